@@ -1,0 +1,76 @@
+"""Canonical JSON: one byte form per value, so hashes and results are reproducible."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import JsonValue
+
+__all__ = ["JsonValue", "canonical_bytes", "pretty_bytes", "sha256_of", "to_json_value",
+           "write_atomic"]
+
+
+
+def to_json_value(value: Any) -> JsonValue:
+    """Fixed forms: datetimes ISO 8601 (naive stays naive), Decimal as digits, UUID upper-case."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, uuid.UUID):
+        return str(value).upper()
+    if isinstance(value, bytes | bytearray):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    raise TypeError(f"no canonical JSON form for {type(value).__name__}")
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8."""
+    text = json.dumps(to_json_value(value), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+def sha256_of(value: Any) -> str:
+    """SHA-256 of the canonical JSON of a value."""
+    return hashlib.sha256(canonical_bytes(value)).hexdigest()
+
+
+def pretty_bytes(value: Any) -> bytes:
+    """Stable, readable JSON for files people open: sorted keys, two-space indent."""
+    text = json.dumps(to_json_value(value), sort_keys=True, indent=2, ensure_ascii=False,
+                      allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside the target, fsync, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

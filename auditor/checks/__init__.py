@@ -1,0 +1,16 @@
+"""The check-kind registry, built from an explicit list of modules (no import side effects)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from auditor.checks import backups
+from auditor.engine.registry import CheckKind, build_registry
+
+_MODULES = (backups,)
+
+
+def check_kinds() -> Mapping[str, CheckKind[Any]]:
+    """Every built-in check kind by name."""
+    return build_registry(kind for module in _MODULES for kind in module.KINDS)

@@ -1,0 +1,169 @@
+"""Which databases, pools, shares and servers are subjects, per rules.md "Subjects"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from auditor.engine.registry import Scope
+from auditor.facts import Facts, InstanceFacts, Known, Unknown
+from auditor.facts.sql import DatabaseState
+from auditor.findings import Status, Subject, SubjectType, Verdict
+from auditor.inventory import (
+    LOCAL_STORES,
+    TRANSIENT_STORES,
+    InstanceRole,
+    Inventory,
+    SqlInstance,
+)
+
+SYSTEM_DATABASES = ("master", "model", "msdb")
+RESTORING = 1
+OFFLINE = 6
+MIRROR_ROLE = 2
+
+
+class DbClass(StrEnum):
+    """How rules.md treats a database for the backup rules."""
+
+    REQUIRED = "required"  # a Lync store that must be backed up
+    TRANSIENT = "transient"  # rtcdyn, rtcab, cpsdyn, rgsdyn, mgccomp
+    LOCAL = "local"  # every store on a front_end_local instance (RTCLOCAL, LYSS)
+    MIRROR = "mirror"  # the mirror copy of a mirrored store
+    OFFLINE = "offline"
+    MISSING = "missing"  # in the inventory, not in sys.databases
+    UNKNOWN = "unknown"  # sys.databases could not be read
+    NOT_LYNC = "not_lync"  # another user database on an audited instance
+    SYSTEM = "system"  # master, model, msdb
+
+
+@dataclass(frozen=True)
+class LyncDatabase:
+    """A database of an audited instance, classified, with its subject and policy scope."""
+
+    subject: Subject
+    scope: Scope
+    facts: InstanceFacts
+    name: str
+    kind: DbClass
+    state: DatabaseState | None
+    reason: str
+    evidence_ids: tuple[str, ...]
+
+    def verdict(self, status: Status, message: str, observed: Any = None, expected: Any = None,
+                evidence_ids: tuple[str, ...] = ()) -> Verdict:
+        """A verdict about this database."""
+        return Verdict(subject=self.subject, status=status, message=message, observed=observed,
+                       expected=expected, evidence_ids=self.evidence_ids + evidence_ids)
+
+
+def instance_site(inventory: Inventory, inst: SqlInstance) -> str | None:
+    """The instance's own site, else its pool's."""
+    return inst.site or inventory.site_of_pool(inst.pool)
+
+
+def database_subject(inventory: Inventory, inst: SqlInstance, name: str) -> tuple[Subject, Scope]:
+    """`database:HOST\\INSTANCE/db` and the scope its policy is chosen by."""
+    site = instance_site(inventory, inst)
+    canonical = f"{inst.server_name}/{name}"
+    subject = Subject(id=f"database:{canonical}", type=SubjectType.DATABASE, name=name,
+                      instance=inst.server_name, host=inst.host, site=site, pool=inst.pool)
+    return subject, Scope(site=site, pool=inst.pool, instance=inst.server_name, database=canonical)
+
+
+def instance_subject(inventory: Inventory, inst: SqlInstance) -> tuple[Subject, Scope]:
+    """`instance:HOST\\INSTANCE` and its scope."""
+    site = instance_site(inventory, inst)
+    subject = Subject(id=f"instance:{inst.server_name}", type=SubjectType.INSTANCE,
+                      name=inst.server_name, instance=inst.server_name, host=inst.host, site=site,
+                      pool=inst.pool)
+    return subject, Scope(site=site, pool=inst.pool, instance=inst.server_name)
+
+
+def audited_instances(facts: Facts) -> Iterator[InstanceFacts]:
+    """Instances whose databases are subjects (restore_test instances are evidence only)."""
+    for inst in facts.instances:
+        if inst.instance.role is not InstanceRole.RESTORE_TEST:
+            yield inst
+
+
+def lync_databases(facts: Facts) -> Iterator[LyncDatabase]:
+    """Every store the inventory names, then every other user database found, classified."""
+    for inst in audited_instances(facts):
+        yield from _instance_databases(facts.inventory, inst)
+
+
+def _instance_databases(inventory: Inventory, inst: InstanceFacts) -> Iterator[LyncDatabase]:
+    cfg = inst.instance
+    dbs = inst.databases
+    mirroring = inst.mirroring
+    for store in cfg.stores:
+        subject, scope = database_subject(inventory, cfg, store)
+        kind, state, reason, ids = _classify(cfg, store, dbs, mirroring)
+        yield LyncDatabase(subject, scope, inst, store, kind, state, reason, ids)
+    if isinstance(dbs, Known):
+        listed = {s.lower() for s in cfg.stores}
+        for key, state in sorted(dbs.value.items()):
+            if key in listed or key == "tempdb" or state.is_snapshot:
+                continue
+            kind = DbClass.SYSTEM if key in SYSTEM_DATABASES else DbClass.NOT_LYNC
+            if cfg.role is InstanceRole.FRONT_END_LOCAL:
+                kind = DbClass.LOCAL if kind is DbClass.NOT_LYNC else kind
+            reason = "system database" if kind is DbClass.SYSTEM else "not a Lync store (not scored)"
+            subject, scope = database_subject(inventory, cfg, state.name)
+            yield LyncDatabase(subject, scope, inst, state.name, kind, state, reason,
+                               dbs.evidence_ids)
+
+
+def _classify(cfg: SqlInstance, store: str, dbs: Any, mirroring: Any
+              ) -> tuple[DbClass, DatabaseState | None, str, tuple[str, ...]]:
+    low = store.lower()
+    if cfg.role is InstanceRole.FRONT_END_LOCAL or low in LOCAL_STORES:
+        return DbClass.LOCAL, None, "local store of a Front End (rebuilt, not restored)", ()
+    if isinstance(dbs, Unknown):
+        return DbClass.UNKNOWN, None, f"database list unavailable: {dbs.reason}", dbs.evidence_ids
+    state: DatabaseState | None = dbs.value.get(low)
+    ids: tuple[str, ...] = dbs.evidence_ids
+    if state is None:
+        if low in TRANSIENT_STORES:
+            return DbClass.TRANSIENT, None, "transient store (not required for recovery)", ids
+        return DbClass.MISSING, None, f"{store} is in the inventory but not in sys.databases", ids
+    if isinstance(mirroring, Known):
+        mirror = mirroring.value.get(state.database_id)
+        ids += mirroring.evidence_ids
+        if mirror is not None and mirror.role == MIRROR_ROLE:
+            return DbClass.MIRROR, state, "mirror copy (BACKUP cannot run on it; see DR-003)", ids
+    elif state.state == RESTORING:
+        return DbClass.UNKNOWN, state, f"RESTORING and mirroring unknown: {mirroring.reason}", ids
+    if low in TRANSIENT_STORES:
+        return DbClass.TRANSIENT, state, "transient store (not required for recovery)", ids
+    if state.state == OFFLINE:
+        return DbClass.OFFLINE, state, f"{store} is OFFLINE", ids
+    return DbClass.REQUIRED, state, "", ids
+
+
+def backup_gate(db: LyncDatabase) -> Verdict | None:
+    """The standard verdict of a backup rule (other than BR-001) for a non-required database."""
+    if db.kind is DbClass.REQUIRED:
+        return None
+    if db.kind is DbClass.UNKNOWN:
+        return db.verdict(Status.ERROR, db.reason)
+    if db.kind is DbClass.MISSING:
+        return db.verdict(Status.NOT_APPLICABLE, f"{db.reason}; reported under BR-001")
+    if db.kind is DbClass.OFFLINE:
+        return db.verdict(Status.NOT_APPLICABLE, f"{db.reason}; reported under BR-001")
+    return db.verdict(Status.NOT_APPLICABLE, db.reason)
+
+
+def never_backed_up(db: LyncDatabase) -> Verdict | None:
+    """Rules that inspect a backup are not_applicable when there is none (BR-001 fails it)."""
+    last = db.facts.last_backups
+    if isinstance(last, Unknown):
+        return db.verdict(Status.ERROR, f"backup history unavailable: {last.reason}",
+                          evidence_ids=last.evidence_ids)
+    if any(key[0] == db.name.lower() for key in last.value):
+        return None
+    return db.verdict(Status.NOT_APPLICABLE, "never backed up; reported under BR-001",
+                      evidence_ids=last.evidence_ids)

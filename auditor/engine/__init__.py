@@ -1,0 +1,1 @@
+"""Rule loading, the check registry, evaluation, waivers and scoring."""

@@ -1,0 +1,82 @@
+"""Policy overrides: the most specific scope wins (database > instance > pool > site > default)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from auditor.canonical import canonical_bytes
+from auditor.engine.registry import Scope
+from auditor.engine.rules import Rule
+from auditor.errors import InputError
+from auditor.inventory import BackupWindow, Inventory, PolicyOverride
+
+P = TypeVar("P", bound=BaseModel)
+WINDOW_FIELD = "backup_window"
+
+
+def _window(window: BackupWindow | None) -> dict[str, Any]:
+    return {WINDOW_FIELD: window.model_dump()} if window else {}
+
+
+def _matches(override: PolicyOverride, scope: Scope) -> int:
+    """0 when the override does not apply; else its specificity (higher wins)."""
+    checks = ((override.database, scope.database, 4), (override.instance, scope.instance, 3),
+              (override.pool, scope.pool, 2), (override.site, scope.site, 1))
+    for wanted, actual, rank in checks:
+        if wanted is not None:
+            return rank if actual is not None and wanted.lower() == actual.lower() else 0
+    return 0
+
+
+def params_resolver(rule: Rule, model: type[P], inventory: Inventory,
+                    source: str) -> Callable[[Scope], P]:
+    """A function giving the rule's params for a subject's scope, validated by the kind's model."""
+    takes_window = WINDOW_FIELD in model.model_fields
+    base = dict(rule.params)
+    if takes_window:
+        base.update(_window(inventory.policy.backup_window))
+    base.update(inventory.policy.rules.get(rule.id, {}))
+    cache: dict[bytes, P] = {}
+
+    def resolve(scope: Scope) -> P:
+        merged = dict(base)
+        applicable = sorted(((rank, i, o) for i, o in enumerate(inventory.policy.overrides)
+                             if (rank := _matches(o, scope))), key=lambda t: (t[0], t[1]))
+        for _, _, override in applicable:
+            if takes_window:
+                merged.update(_window(override.backup_window))
+            merged.update(override.rules.get(rule.id, {}))
+        key = canonical_bytes(merged)
+        if key not in cache:
+            try:
+                cache[key] = model.model_validate(merged)
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                field = ".".join(str(p) for p in err["loc"])
+                raise InputError(source, f"{err['msg']}", field=f"policy {rule.id}.{field}") from None
+        return cache[key]
+
+    return resolve
+
+
+def validate_policy(rules: list[Rule], models: dict[str, type[BaseModel]], inventory: Inventory,
+                    source: str) -> None:
+    """Every policy entry names a known rule and valid params, checked before evaluation."""
+    entries: list[tuple[str, dict[str, dict[str, Any]]]] = [("policy.rules", inventory.policy.rules)]
+    entries += [(f"policy.overrides[{i}].rules", o.rules)
+                for i, o in enumerate(inventory.policy.overrides)]
+    by_id = {r.id: r for r in rules}
+    for where, params in entries:
+        for rule_id, values in params.items():
+            rule = by_id.get(rule_id)
+            if rule is None:
+                raise InputError(source, f"unknown rule id {rule_id!r}", field=where)
+            try:
+                models[rule_id].model_validate({**rule.params, **values})
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                field = ".".join(str(p) for p in err["loc"])
+                raise InputError(source, str(err["msg"]), field=f"{where}.{rule_id}.{field}") from None

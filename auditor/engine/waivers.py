@@ -1,0 +1,55 @@
+"""Waivers: an approved, expiring exception for one rule on one subject."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from auditor.errors import InputError
+from auditor.yamlio import dotted, line_of, load_yaml, validate
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=1000, strip_whitespace=True)]
+
+
+class Waiver(BaseModel):
+    """rule + subject id, with who approved it, why, and until when."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    rule: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}-\d{3}$")]
+    subject: Text
+    reason: Text
+    approver: Text
+    expires: Annotated[dt.date, Field(strict=False)]
+
+    def expired_at(self, now: dt.datetime) -> bool:
+        """A waiver is good through its expiry date, on the auditor's clock (UTC)."""
+        return self.expires < now.astimezone(dt.UTC).date()
+
+
+class _WaiversFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    waivers: list[Waiver]
+
+
+def load_waivers(path: Path, rule_ids: Collection[str]) -> tuple[Waiver, ...]:
+    """Read a waivers file; unknown rule ids and duplicates are input errors."""
+    data, lines = load_yaml(path)
+    parsed = validate(_WaiversFile, data, path, lines)
+    seen: set[tuple[str, str]] = set()
+    for i, waiver in enumerate(parsed.waivers):
+        if waiver.rule not in rule_ids:
+            loc = ("waivers", i, "rule")
+            raise InputError(path, f"unknown rule id {waiver.rule!r}", line=line_of(lines, loc),
+                             field=dotted(loc))
+        key = (waiver.rule, waiver.subject.lower())
+        if key in seen:
+            loc = ("waivers", i, "subject")
+            raise InputError(path, f"a second waiver for {waiver.rule} on {waiver.subject}",
+                             line=line_of(lines, loc), field=dotted(loc))
+        seen.add(key)
+    return tuple(parsed.waivers)

@@ -1,0 +1,137 @@
+"""The evidence bundle: observations with provenance, one versioned JSON file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from auditor.canonical import JsonValue, pretty_bytes, sha256_of, to_json_value, write_atomic
+from auditor.errors import InputError
+from auditor.yamlio import read_text
+
+BUNDLE_FORMAT = "auditor-evidence"
+BUNDLE_VERSION = 1
+
+Row = dict[str, JsonValue]
+
+
+class Source(StrEnum):
+    """Where an observation came from."""
+
+    SQL = "sql"
+    LYNC = "lync"
+    RECORDS = "records"
+
+
+class ObservationStatus(StrEnum):
+    """How collecting an observation ended; anything but ok means its data cannot be trusted."""
+
+    OK = "ok"
+    ERROR = "error"
+    UNREACHABLE = "unreachable"
+    DENIED = "denied"
+    TIMEOUT = "timeout"
+
+
+class Observation(BaseModel):
+    """One probe run against one target (architecture.md "Observation")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    source: Source
+    probe: str
+    target: str
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+    status: ObservationStatus
+    error: str | None = None
+    parameters: dict[str, JsonValue] = Field(default_factory=dict)
+    data: list[Row] = Field(default_factory=list)
+    sha256: str
+
+    @property
+    def ok(self) -> bool:
+        """True when the data can be used."""
+        return self.status is ObservationStatus.OK
+
+
+def observation_id(source: Source, probe: str, target: str) -> str:
+    """Stable id: the same probe on the same target always has the same id."""
+    return f"{source.value}:{probe}:{target}"
+
+
+def make_observation(
+    *, source: Source, probe: str, target: str, started_at: dt.datetime,
+    finished_at: dt.datetime, status: ObservationStatus, data: list[dict[str, Any]] | None = None,
+    error: str | None = None, parameters: dict[str, Any] | None = None,
+) -> Observation:
+    """Build an observation, putting its rows in canonical form and hashing them."""
+    rows = [to_json_value(row) for row in (data or [])]
+    return Observation(
+        id=observation_id(source, probe, target), source=source, probe=probe, target=target,
+        started_at=started_at, finished_at=finished_at, status=status, error=error,
+        parameters={k: to_json_value(v) for k, v in (parameters or {}).items()},
+        data=rows,  # type: ignore[arg-type]
+        sha256=sha256_of(rows),
+    )
+
+
+class EvidenceBundle(BaseModel):
+    """Everything one collection saw; evaluation reads nothing else from the servers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: Literal["auditor-evidence"] = BUNDLE_FORMAT
+    version: Literal[1] = BUNDLE_VERSION
+    tool_version: str
+    rulepack_version: str
+    estate: str
+    inventory_sha256: str
+    collected_at: AwareDatetime
+    collectors: list[str]
+    observations: list[Observation]
+
+    def by_id(self) -> dict[str, Observation]:
+        """Observations keyed by id."""
+        return {obs.id: obs for obs in self.observations}
+
+
+def write_bundle(bundle: EvidenceBundle, path: Path) -> str:
+    """Write the bundle atomically; return the SHA-256 of the file's bytes."""
+    ordered = bundle.model_copy(update={"observations": sorted(bundle.observations,
+                                                               key=lambda o: o.id)})
+    data = pretty_bytes(ordered.model_dump(mode="json"))
+    write_atomic(path, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_bundle(path: Path) -> tuple[EvidenceBundle, str]:
+    """Read and verify a bundle; return it with the SHA-256 of the file's bytes."""
+    text = read_text(path)
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    if not isinstance(raw, dict) or raw.get("format") != BUNDLE_FORMAT:
+        raise InputError(path, "not an auditor evidence bundle", field="format")
+    if raw.get("version") != BUNDLE_VERSION:
+        raise InputError(path, f"unsupported bundle version {raw.get('version')!r}",
+                         field="version")
+    try:
+        bundle = EvidenceBundle.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InputError(path, str(err["msg"]), field=field) from None
+    for i, obs in enumerate(bundle.observations):
+        if sha256_of(obs.data) != obs.sha256:
+            raise InputError(path, f"observation {obs.id} does not match its sha256 "
+                             "(the evidence was altered)", field=f"observations[{i}].sha256")
+    return bundle, hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,266 @@
+"""The estate to audit: sites, pools, servers, SQL instances, shares and policy (YAML)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from auditor.errors import InputError
+from auditor.yamlio import LineMap, dotted, line_of, load_yaml, validate
+
+Fqdn = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
+                                        max_length=253)]
+ServerName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(\\[A-Za-z0-9_$#-]+)?$",
+                                              max_length=256)]
+UncPath = Annotated[str, StringConstraints(pattern=r"^\\\\[^\\]+\\.+", max_length=260)]
+TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+LaxDate = Annotated[dt.date, Field(strict=False)]
+
+REQUIRED_STORES = frozenset({"xds", "lis", "rtcxds", "rtcshared", "rgsconfig", "lcscdr",
+                             "qoemetrics", "lcslog", "mgc"})
+TRANSIENT_STORES = frozenset({"rtcdyn", "rtcab", "cpsdyn", "rgsdyn", "mgccomp"})
+LOCAL_STORES = frozenset({"rtc", "lyss"})
+KNOWN_STORES = REQUIRED_STORES | TRANSIENT_STORES | LOCAL_STORES
+
+
+class Model(BaseModel):
+    """Strict, closed models: unknown keys and wrong types are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class InstanceRole(StrEnum):
+    """The part a SQL instance plays (rules.md "Subjects")."""
+
+    BACK_END = "back_end"
+    MONITORING = "monitoring"
+    ARCHIVING = "archiving"
+    PERSISTENT_CHAT = "persistent_chat"
+    MIRROR = "mirror"
+    FRONT_END_LOCAL = "front_end_local"
+    RESTORE_TEST = "restore_test"
+
+
+class CredentialKind(StrEnum):
+    """Where a password comes from; never from the inventory itself."""
+
+    ENV = "env"
+    KEYRING = "keyring"
+    PROMPT = "prompt"
+    INTEGRATED = "integrated"
+
+
+class Credential(Model):
+    """A reference to a secret: an environment variable, a keyring entry or a prompt."""
+
+    kind: Annotated[CredentialKind, Field(strict=False)]
+    username: str | None = None
+    name: str | None = Field(default=None, description="env variable or keyring service name")
+
+    @model_validator(mode="after")
+    def _name_needed(self) -> Self:
+        if self.kind in (CredentialKind.ENV, CredentialKind.KEYRING) and not self.name:
+            raise ValueError(f"credential of kind {self.kind.value} needs a name")
+        return self
+
+
+class Site(Model):
+    """A Lync site (central site)."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    name: str | None = None
+
+
+class Pool(Model):
+    """A Front End (or other) pool."""
+
+    fqdn: Fqdn
+    site: str
+    business_critical: bool = False
+    backup_pool: Fqdn | None = None
+
+
+class Server(Model):
+    """A Lync server, or any other audited computer."""
+
+    fqdn: Fqdn
+    role: str
+    model: str | None = None
+    pool: Fqdn | None = None
+    site: str | None = None
+
+
+_FORBIDDEN_IN_CONNECTION = re.compile(r"(?i)(^|;)\s*(pwd|password)\s*=")
+
+
+class SqlInstance(Model):
+    """A SQL Server instance holding Lync stores."""
+
+    server_name: ServerName
+    host: Fqdn
+    role: Annotated[InstanceRole, Field(strict=False)]
+    site: str | None = None
+    pool: Fqdn | None = None
+    stores: list[str] = Field(default_factory=list)
+    connection: str | None = None
+    credential: Credential | None = None
+
+    @model_validator(mode="after")
+    def _checks(self) -> Self:
+        if self.connection and _FORBIDDEN_IN_CONNECTION.search(self.connection):
+            raise ValueError("connection string must not hold a password; use credential")
+        unknown = [s for s in self.stores if s.lower() not in KNOWN_STORES]
+        if unknown:
+            raise ValueError(f"unknown Lync store {unknown[0]!r}")
+        return self
+
+
+class BackupDestination(Model):
+    """Where SQL backups are written (a UNC share or a URL)."""
+
+    path: str
+    host: Fqdn | None = None
+    site: str | None = None
+    encrypted: bool = False
+
+
+class ExportShare(Model):
+    """The share holding Export-CsConfiguration and the other Lync exports."""
+
+    unc: UncPath
+    host: Fqdn | None = None
+
+
+class BackupWindow(Model):
+    """Low-usage hours, on the server's local clock; may wrap midnight."""
+
+    start: TimeOfDay
+    end: TimeOfDay
+
+
+RuleParams = dict[str, dict[str, Any]]
+
+
+class PolicyOverride(Model):
+    """Thresholds for one scope; the most specific scope wins."""
+
+    site: str | None = None
+    pool: Fqdn | None = None
+    instance: ServerName | None = None
+    database: str | None = Field(default=None, description="HOST\\INSTANCE/db")
+    rules: RuleParams = Field(default_factory=dict)
+    backup_window: BackupWindow | None = None
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> Self:
+        scopes = [s for s in (self.site, self.pool, self.instance, self.database) if s]
+        if len(scopes) != 1:
+            raise ValueError("an override names exactly one of site, pool, instance, database")
+        return self
+
+
+class Policy(Model):
+    """Estate defaults and overrides of rule thresholds."""
+
+    rules: RuleParams = Field(default_factory=dict)
+    backup_window: BackupWindow | None = None
+    overrides: list[PolicyOverride] = Field(default_factory=list)
+
+
+class Estate(Model):
+    """Who and what this inventory describes."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    description: str | None = None
+    audit_account: str | None = None
+
+
+class Inventory(Model):
+    """The whole estate. The inventory is authoritative for which stores exist."""
+
+    version: Annotated[int, Field(ge=1, le=1)] = 1
+    estate: Estate
+    sites: list[Site] = Field(default_factory=list)
+    pools: list[Pool] = Field(default_factory=list)
+    servers: list[Server] = Field(default_factory=list)
+    sql_instances: list[SqlInstance] = Field(default_factory=list)
+    backup_destinations: list[BackupDestination] = Field(default_factory=list)
+    export_share: ExportShare | None = None
+    policy: Policy = Field(default_factory=Policy)
+    waivers: str | None = Field(default=None, description="waivers file, relative to this file")
+    records: str | None = Field(default=None, description="records file or folder")
+
+    def site_of_pool(self, fqdn: str | None) -> str | None:
+        """The site a pool belongs to."""
+        for pool in self.pools:
+            if fqdn and pool.fqdn.lower() == fqdn.lower():
+                return pool.site
+        return None
+
+
+class LoadedInventory(BaseModel):
+    """An inventory with where it came from and its hash."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    inventory: Inventory
+    path: Path
+    sha256: str
+
+    def relative(self, name: str) -> Path:
+        """A path named in the inventory, relative to the inventory file."""
+        return (self.path.parent / name).resolve()
+
+
+def load_inventory(path: Path) -> LoadedInventory:
+    """Read, validate and cross-check an inventory file."""
+    data, lines = load_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError(path, "the inventory must be a mapping", line=1)
+    inventory = validate(Inventory, data, path, lines)
+    _cross_check(inventory, path, lines)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return LoadedInventory(inventory=inventory, path=path, sha256=digest)
+
+
+def _fail(path: Path, lines: LineMap, loc: tuple[str | int, ...], message: str) -> InputError:
+    return InputError(path, message, line=line_of(lines, loc), field=dotted(loc))
+
+
+def _cross_check(inv: Inventory, path: Path, lines: LineMap) -> None:
+    """Duplicate ids and references to things that are not in the inventory."""
+    _unique(path, lines, "sites", [s.id for s in inv.sites], "id")
+    _unique(path, lines, "pools", [p.fqdn.lower() for p in inv.pools], "fqdn")
+    _unique(path, lines, "servers", [s.fqdn.lower() for s in inv.servers], "fqdn")
+    _unique(path, lines, "sql_instances", [s.server_name.lower() for s in inv.sql_instances],
+            "server_name")
+    sites = {s.id for s in inv.sites}
+    pools = {p.fqdn.lower() for p in inv.pools}
+    for i, pool in enumerate(inv.pools):
+        if pool.site not in sites:
+            raise _fail(path, lines, ("pools", i, "site"), f"unknown site {pool.site!r}")
+        if pool.backup_pool and pool.backup_pool.lower() not in pools:
+            raise _fail(path, lines, ("pools", i, "backup_pool"),
+                        f"unknown pool {pool.backup_pool!r}")
+    for i, inst in enumerate(inv.sql_instances):
+        if inst.site and inst.site not in sites:
+            raise _fail(path, lines, ("sql_instances", i, "site"), f"unknown site {inst.site!r}")
+        if inst.pool and inst.pool.lower() not in pools:
+            raise _fail(path, lines, ("sql_instances", i, "pool"), f"unknown pool {inst.pool!r}")
+    for i, server in enumerate(inv.servers):
+        if server.pool and server.pool.lower() not in pools:
+            raise _fail(path, lines, ("servers", i, "pool"), f"unknown pool {server.pool!r}")
+
+
+def _unique(path: Path, lines: LineMap, section: str, keys: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for i, key in enumerate(keys):
+        if key in seen:
+            raise _fail(path, lines, (section, i, field), f"duplicate {field} {key!r}")
+        seen.add(key)

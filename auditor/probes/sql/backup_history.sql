@@ -1,0 +1,24 @@
+SELECT b.backup_set_id AS backup_set_id,
+       b.database_name AS database_name,
+       b.server_name AS server_name,
+       b.machine_name AS machine_name,
+       b.type AS type,
+       b.backup_start_date AS backup_start_date,
+       b.backup_finish_date AS backup_finish_date,
+       b.time_zone AS time_zone,
+       b.is_copy_only AS is_copy_only,
+       b.is_damaged AS is_damaged,
+       b.has_backup_checksums AS has_backup_checksums,
+       b.recovery_model AS recovery_model,
+       b.first_lsn AS first_lsn,
+       b.last_lsn AS last_lsn,
+       b.checkpoint_lsn AS checkpoint_lsn,
+       b.database_backup_lsn AS database_backup_lsn,
+       b.backup_size AS backup_size,
+       b.compressed_backup_size AS compressed_backup_size,
+       b.media_set_id AS media_set_id,
+       b.family_guid AS family_guid,
+       m.is_password_protected AS media_password_protected
+FROM dbo.backupset b
+LEFT JOIN dbo.backupmediaset m ON m.media_set_id = b.media_set_id
+WHERE b.backup_finish_date >= ?
