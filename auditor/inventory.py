@@ -212,6 +212,7 @@ class LoadedInventory(BaseModel):
     inventory: Inventory
     path: Path
     sha256: str
+    lines: dict[tuple[str | int, ...], int] = Field(default_factory=dict, repr=False)
 
     def relative(self, name: str) -> Path:
         """A path named in the inventory, relative to the inventory file."""
@@ -226,7 +227,7 @@ def load_inventory(path: Path) -> LoadedInventory:
     inventory = validate(Inventory, data, path, lines)
     _cross_check(inventory, path, lines)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return LoadedInventory(inventory=inventory, path=path, sha256=digest)
+    return LoadedInventory(inventory=inventory, path=path, sha256=digest, lines=lines)
 
 
 def _fail(path: Path, lines: LineMap, loc: tuple[str | int, ...], message: str) -> InputError:

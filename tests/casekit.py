@@ -3,7 +3,7 @@
 A case file holds `rule:` and `cases:`; each case has `name`, `now`, optional `inventory`
 (else tests/cases/_inventory.yaml), `observations` and `expect` ({subject id: status}).
 An observation is {source, probe, target, rows} or {..., status, error}. Rows are merged over
-the per-probe defaults of tests/cases/_defaults.yaml, so a case spells out only the columns
+the per-probe defaults of tests/cases/_defaults*.yaml, so a case spells out only the columns
 that matter to it; everything else is a realistic, harmless value.
 """
 
@@ -61,8 +61,11 @@ def rule_pack() -> RulePack:
 
 
 def _defaults() -> dict[str, dict[str, Any]]:
-    data, _ = load_yaml(CASES_DIR / "_defaults.yaml")
-    return data  # type: ignore[no-any-return]
+    merged: dict[str, dict[str, Any]] = {}
+    for path in sorted(CASES_DIR.glob("_defaults*.yaml")):
+        data, _ = load_yaml(path)
+        merged.update(data)
+    return merged
 
 
 def case_inventory(case: RuleCase) -> LoadedInventory:

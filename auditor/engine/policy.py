@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -11,7 +11,8 @@ from auditor.canonical import canonical_bytes
 from auditor.engine.registry import Scope
 from auditor.engine.rules import Rule
 from auditor.errors import InputError
-from auditor.inventory import BackupWindow, Inventory, PolicyOverride
+from auditor.inventory import BackupWindow, Inventory, LoadedInventory, PolicyOverride
+from auditor.yamlio import Loc, dotted, line_of, validation_error
 
 P = TypeVar("P", bound=BaseModel)
 WINDOW_FIELD = "backup_window"
@@ -62,21 +63,22 @@ def params_resolver(rule: Rule, model: type[P], inventory: Inventory,
     return resolve
 
 
-def validate_policy(rules: list[Rule], models: dict[str, type[BaseModel]], inventory: Inventory,
-                    source: str) -> None:
+def validate_policy(rules: Sequence[Rule], models: Mapping[str, type[BaseModel]],
+                    loaded: LoadedInventory) -> None:
     """Every policy entry names a known rule and valid params, checked before evaluation."""
-    entries: list[tuple[str, dict[str, dict[str, Any]]]] = [("policy.rules", inventory.policy.rules)]
-    entries += [(f"policy.overrides[{i}].rules", o.rules)
-                for i, o in enumerate(inventory.policy.overrides)]
+    policy = loaded.inventory.policy
+    entries: list[tuple[Loc, dict[str, dict[str, Any]]]] = [(("policy", "rules"), policy.rules)]
+    entries += [(("policy", "overrides", i, "rules"), o.rules)
+                for i, o in enumerate(policy.overrides)]
     by_id = {r.id: r for r in rules}
     for where, params in entries:
         for rule_id, values in params.items():
+            loc: Loc = (*where, rule_id)
             rule = by_id.get(rule_id)
             if rule is None:
-                raise InputError(source, f"unknown rule id {rule_id!r}", field=where)
+                raise InputError(loaded.path, f"unknown rule id {rule_id!r}",
+                                 line=line_of(loaded.lines, loc), field=dotted(loc))
             try:
-                models[rule_id].model_validate({**rule.params, **values})
+                models[rule.check].model_validate({**rule.params, **values})
             except ValidationError as exc:
-                err = exc.errors(include_url=False)[0]
-                field = ".".join(str(p) for p in err["loc"])
-                raise InputError(source, str(err["msg"]), field=f"{where}.{rule_id}.{field}") from None
+                raise validation_error(exc, loaded.path, loaded.lines, loc) from None

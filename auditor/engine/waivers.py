@@ -53,3 +53,8 @@ def load_waivers(path: Path, rule_ids: Collection[str]) -> tuple[Waiver, ...]:
                              line=line_of(lines, loc), field=dotted(loc))
         seen.add(key)
     return tuple(parsed.waivers)
+
+
+def waivers_json_schema() -> dict[str, object]:
+    """The JSON Schema of a waivers file."""
+    return _WaiversFile.model_json_schema()

@@ -1,0 +1,1 @@
+"""Collectors: the only stage that talks to servers. Failures become observation statuses."""

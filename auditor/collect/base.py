@@ -1,0 +1,37 @@
+"""The collector interface every source (sql, lync, records, replay) implements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from auditor.evidence import Observation
+from auditor.inventory import LoadedInventory
+
+Progress = Callable[[str, int, int], None]
+"""progress(label, done, total): how far a collector is; the CLI draws it, the library never prints."""
+
+
+def no_progress(label: str, done: int, total: int) -> None:
+    """The default progress observer: ignore."""
+
+
+@dataclass(frozen=True)
+class CollectContext:
+    """What every collector gets: the inventory, the clock, and a progress observer."""
+
+    inventory: LoadedInventory
+    started_at: dt.datetime
+    progress: Progress = field(default=no_progress)
+
+
+class Collector(Protocol):
+    """Collects observations. Must not raise for an unreachable or failing target."""
+
+    name: str
+
+    def collect(self, context: CollectContext) -> Sequence[Observation]:
+        """Every observation this source can make for the inventory's targets."""
+        ...

@@ -1,0 +1,156 @@
+"""results.json: findings, scores and provenance of one evaluation (documented JSON Schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from auditor import __version__
+from auditor.canonical import pretty_bytes, write_atomic
+from auditor.engine.rules import RulePack
+from auditor.engine.score import Score, rollup, score
+from auditor.engine.waivers import Waiver
+from auditor.errors import InputError
+from auditor.findings import Finding, Severity, Status, worst
+from auditor.yamlio import read_text
+
+RESULTS_FORMAT = "auditor-results"
+
+
+class RuleSummary(BaseModel):
+    """A rule's identity and its worst status over its subjects."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    title: str
+    practice: str
+    severity: Severity
+    status: Status
+    subjects: int
+
+
+class PracticeSummary(BaseModel):
+    """A practice of the source document with its rules' score."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    title: str
+    status: Status
+    rules: list[str]
+    score: Score
+
+
+class WaiverStatus(BaseModel):
+    """A waiver from the waivers file and what became of it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    subject: str
+    reason: str
+    approver: str
+    expires: str
+    expired: bool
+    applied: bool = Field(description="it turned a fail or warn into waived")
+    matched: bool = Field(description="a finding for this rule and subject exists")
+
+
+class Results(BaseModel):
+    """The whole evaluation. Deterministic: same bundle, rules, inventory and now -> same bytes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: Literal["auditor-results"] = RESULTS_FORMAT
+    version: Literal[1] = 1
+    tool_version: str
+    rulepack_version: str
+    estate: str
+    now: AwareDatetime = Field(description="the time the rules were evaluated at")
+    collected_at: AwareDatetime
+    bundle_sha256: str
+    inventory_sha256: str
+    overall: Score
+    by_practice: list[PracticeSummary]
+    by_site: dict[str, Score]
+    by_pool: dict[str, Score]
+    rules: list[RuleSummary]
+    findings: list[Finding]
+    waivers: list[WaiverStatus]
+
+
+def build_results(*, findings: Sequence[Finding], pack: RulePack, waivers: Sequence[Waiver],
+                  estate: str, now: dt.datetime, collected_at: dt.datetime, bundle_sha256: str,
+                  inventory_sha256: str) -> Results:
+    """Scores and summaries from findings."""
+    rules = []
+    for rule in pack.rules:
+        own = [f for f in findings if f.rule_id == rule.id]
+        rules.append(RuleSummary(id=rule.id, title=rule.title, practice=rule.practice,
+                                 severity=rule.severity, status=worst([f.status for f in own]),
+                                 subjects=len(own)))
+    practices = []
+    for practice in pack.practices:
+        own = [f for f in findings if f.practice == practice.id]
+        practices.append(PracticeSummary(
+            id=practice.id, title=practice.title, status=worst([f.status for f in own]),
+            rules=[r.id for r in pack.rules if r.practice == practice.id], score=score(own)))
+    return Results(
+        tool_version=__version__, rulepack_version=pack.version, estate=estate,
+        now=now.astimezone(dt.UTC), collected_at=collected_at.astimezone(dt.UTC),
+        bundle_sha256=bundle_sha256, inventory_sha256=inventory_sha256, overall=score(findings),
+        by_practice=practices, by_site=rollup(findings, lambda f: f.subject.site),
+        by_pool=rollup(findings, lambda f: f.subject.pool), rules=rules, findings=list(findings),
+        waivers=_waiver_statuses(findings, waivers, now))
+
+
+def _waiver_statuses(findings: Sequence[Finding], waivers: Sequence[Waiver],
+                     now: dt.datetime) -> list[WaiverStatus]:
+    out = []
+    for waiver in waivers:
+        hits = [f for f in findings if f.rule_id == waiver.rule
+                and f.subject.id.lower() == waiver.subject.lower()]
+        out.append(WaiverStatus(
+            rule=waiver.rule, subject=waiver.subject, reason=waiver.reason,
+            approver=waiver.approver, expires=waiver.expires.isoformat(),
+            expired=waiver.expired_at(now), matched=bool(hits),
+            applied=any(f.status is Status.WAIVED for f in hits)))
+    return sorted(out, key=lambda w: (w.rule, w.subject))
+
+
+def results_bytes(results: Results) -> bytes:
+    """The canonical file form: sorted keys, two-space indent, UTF-8."""
+    return pretty_bytes(results.model_dump(mode="json"))
+
+
+def write_results(results: Results, path: Path) -> None:
+    """Write results.json atomically."""
+    write_atomic(path, results_bytes(results))
+
+
+def read_results(path: Path) -> Results:
+    """Read a results.json written by `auditor evaluate`."""
+    text = read_text(path)
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    if not isinstance(raw, dict) or raw.get("format") != RESULTS_FORMAT:
+        raise InputError(path, "not an auditor results file", field="format")
+    try:
+        return Results.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        raise InputError(path, str(err["msg"]),
+                         field=".".join(str(p) for p in err["loc"])) from None
+
+
+def results_json_schema() -> dict[str, object]:
+    """The JSON Schema of results.json (docs/results.schema.json is generated from it)."""
+    return Results.model_json_schema(mode="serialization")
