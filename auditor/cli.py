@@ -117,8 +117,8 @@ def print_summary(results: Results) -> None:
 
 
 InventoryOpt = Annotated[Path, typer.Option("--inventory", "-i", help="Inventory YAML file.")]
-NowOpt = Annotated[str | None, typer.Option("--now", help="Evaluate at this ISO 8601 time "
-                                                          "(default: the bundle's collection time).")]
+NowOpt = Annotated[str | None, typer.Option(
+    "--now", help="Evaluate at this ISO 8601 time (default: the bundle's collection time).")]
 FailUnderOpt = Annotated[float | None, typer.Option("--fail-under", min=0, max=100,
                                                     help="Exit 1 below this score.")]
 WaiversOpt = Annotated[Path | None, typer.Option("--waivers", help="Waivers file "

@@ -7,7 +7,7 @@ import hashlib
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -15,8 +15,8 @@ from auditor.canonical import JsonValue, pretty_bytes, sha256_of, to_json_value,
 from auditor.errors import InputError
 from auditor.yamlio import read_text
 
-BUNDLE_FORMAT = "auditor-evidence"
-BUNDLE_VERSION = 1
+BUNDLE_FORMAT: Final = "auditor-evidence"
+BUNDLE_VERSION: Final = 1
 
 Row = dict[str, JsonValue]
 
@@ -78,7 +78,7 @@ def make_observation(
         id=observation_id(source, probe, target), source=source, probe=probe, target=target,
         started_at=started_at, finished_at=finished_at, status=status, error=error,
         parameters={k: to_json_value(v) for k, v in (parameters or {}).items()},
-        data=rows,  # type: ignore[arg-type]
+        data=rows,
         sha256=sha256_of(rows),
     )
 

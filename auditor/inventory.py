@@ -16,8 +16,8 @@ from auditor.yamlio import LineMap, dotted, line_of, load_yaml, validate
 
 Fqdn = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
                                         max_length=253)]
-ServerName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(\\[A-Za-z0-9_$#-]+)?$",
-                                              max_length=256)]
+ServerName = Annotated[str, StringConstraints(
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(\\[A-Za-z0-9_$#-]+)?$", max_length=256)]
 UncPath = Annotated[str, StringConstraints(pattern=r"^\\\\[^\\]+\\.+", max_length=260)]
 TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 LaxDate = Annotated[dt.date, Field(strict=False)]

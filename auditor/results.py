@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,7 +19,7 @@ from auditor.errors import InputError
 from auditor.findings import Finding, Severity, Status, worst
 from auditor.yamlio import read_text
 
-RESULTS_FORMAT = "auditor-results"
+RESULTS_FORMAT: Final = "auditor-results"
 
 
 class RuleSummary(BaseModel):

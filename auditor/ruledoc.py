@@ -7,7 +7,7 @@ import json
 from auditor.engine.rules import Rule, RulePack
 
 HEADER = ("<!-- generated from rules/*.yaml by `auditor rules doc`; do not edit; "
-          "refresh with `make docs` -->")
+          "refresh: make docs -->")
 
 
 def rules_markdown(pack: RulePack) -> str:
@@ -15,8 +15,8 @@ def rules_markdown(pack: RulePack) -> str:
     lines = [HEADER, "", "# The rules", "",
              f"Rule pack {pack.version.split('+')[0]}: {len(pack.rules)} rules over "
              f"{len(pack.practices)} practices of Microsoft's \"Best practices for backup and "
-             "restoration for Lync Server 2013\". Thresholds are defaults; an inventory's `policy:` "
-             "may override them (database > instance > pool > site > default).", "",
+             "restoration for Lync Server 2013\". Thresholds are defaults; an inventory's "
+             "`policy:` may override them (database > instance > pool > site > default).", "",
              "| rule | practice | severity | title |", "|---|---|---|---|"]
     lines += [f"| [{r.id}](#{r.id.lower()}) | {r.practice} | {r.severity.value} | {r.title} |"
               for r in pack.rules]

@@ -118,7 +118,8 @@ class _Builder:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            merge = key_node.tag == "tag:yaml.org,2002:merge"
+            if not isinstance(key_node, yaml.ScalarNode) or merge:
                 raise InputError(self.path, "keys must be plain strings", line=key_line,
                                  field=dotted(loc) or None)
             key = str(key_node.value)

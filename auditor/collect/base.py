@@ -11,7 +11,7 @@ from auditor.evidence import Observation
 from auditor.inventory import LoadedInventory
 
 Progress = Callable[[str, int, int], None]
-"""progress(label, done, total): how far a collector is; the CLI draws it, the library never prints."""
+"""progress(label, done, total): how far a collector is; drawn by the CLI, never printed here."""
 
 
 def no_progress(label: str, done: int, total: int) -> None:

@@ -12,7 +12,7 @@ from auditor.evidence import EvidenceBundle, Observation
 
 def collect(context: CollectContext, collectors: Sequence[Collector],
             rulepack_version: str) -> EvidenceBundle:
-    """Every collector's observations in one bundle; a later duplicate id replaces an earlier one."""
+    """Every collector's observations in one bundle; a later duplicate id replaces an earlier."""
     observations: dict[str, Observation] = {}
     for collector in collectors:
         for obs in collector.collect(context):

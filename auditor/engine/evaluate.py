@@ -48,7 +48,7 @@ def _run_rule(rule: Rule, kind: CheckKind[Any], facts: Facts,
     resolve = params_resolver(rule, kind.params_model, inventory.inventory, str(inventory.path))
     try:
         verdicts = list(kind.func(facts, resolve))
-    except Exception as exc:  # noqa: BLE001 - a crashing check becomes an error finding, never lost
+    except Exception as exc:
         logger.debug("check %s of rule %s crashed", kind.name, rule.id, exc_info=True)
         return [Verdict(subject=ESTATE_SUBJECT, status=Status.ERROR,
                         message=f"check crashed: {type(exc).__name__}")]

@@ -57,7 +57,8 @@ def params_resolver(rule: Rule, model: type[P], inventory: Inventory,
             except ValidationError as exc:
                 err = exc.errors(include_url=False)[0]
                 field = ".".join(str(p) for p in err["loc"])
-                raise InputError(source, f"{err['msg']}", field=f"policy {rule.id}.{field}") from None
+                raise InputError(source, f"{err['msg']}",
+                                 field=f"policy {rule.id}.{field}") from None
         return cache[key]
 
     return resolve

@@ -43,7 +43,8 @@ def score(findings: Iterable[Finding]) -> Score:
         if finding.status is not Status.WAIVED:
             weight += w
             credit += w * CREDIT[finding.status]
-    return Score(score=_percent(credit, weight), score_without_waivers=_percent(credit_raw, weight_raw),
+    return Score(score=_percent(credit, weight),
+                 score_without_waivers=_percent(credit_raw, weight_raw),
                  coverage=_percent(assessed, applicable), applicable=applicable, assessed=assessed,
                  counts=counts)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from auditor.evidence import Observation, Source
-from auditor.facts.base import BadValueError, Fact, Known, Unknown, fact_from
+from auditor.facts.base import BadValueError, Fact, Unknown, fact_from
 from auditor.records import (
     RECORD_KINDS,
     DrDrillRecord,
@@ -56,10 +56,11 @@ def _kind(index: Mapping[str, Observation], kind: str) -> Fact[tuple[Record, ...
             except ValidationError as exc:
                 err = exc.errors(include_url=False)[0]
                 column = ".".join(str(p) for p in err["loc"]) or kind
-                raise BadValueError(f"{column} (row {i + 1})", row.get(column), err["msg"]) from None
+                raise BadValueError(f"{column} (row {i + 1})", row.get(column),
+                                    err["msg"]) from None
         return tuple(rows)
 
     fact = fact_from(index, Source.RECORDS, kind, RECORDS_TARGET, parse)
     if isinstance(fact, Unknown) and "not collected" in fact.reason:
         return Unknown(f"no {kind.replace('_', ' ')} records were provided")
-    return fact if isinstance(fact, Known | Unknown) else fact
+    return fact

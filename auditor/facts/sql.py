@@ -357,7 +357,7 @@ def _last_backups(obs: Observation, aware: Aware) -> dict[tuple[str, str], LastB
 def _restore(row: Row, aware: Aware) -> Restore:
     return Restore(
         restore_history_id=as_int(row, "restore_history_id"),
-        restored_at=aware(as_naive(row, "restore_date")),  
+        restored_at=aware(as_naive(row, "restore_date")),
         destination_database_name=as_str(row, "destination_database_name"),
         restore_type=as_str(row, "restore_type").strip().upper(),
         recovery=as_bool(row, "recovery"), replace=as_bool(row, "replace"),
@@ -374,7 +374,8 @@ def agent_datetime(run_date: int, run_time: int) -> dt.datetime:
         raise BadValueError("run_date", run_date, "a YYYYMMDD date") from None
 
 
-def _jobs(index: Mapping[str, Observation], target: str, aware: Aware) -> Fact[tuple[AgentJob, ...]]:
+def _jobs(index: Mapping[str, Observation], target: str,
+          aware: Aware) -> Fact[tuple[AgentJob, ...]]:
     found = {probe: index.get(observation_id(Source.SQL, probe, target)) for probe in
              ("agent_jobs", "agent_job_steps", "agent_schedules", "agent_job_history")}
     ids = tuple(obs.id for obs in found.values() if obs is not None)
@@ -406,7 +407,7 @@ def _build_jobs(parts: dict[str, Observation], aware: Aware) -> tuple[AgentJob, 
     for row in parts["agent_job_history"].data:
         ran = agent_datetime(as_int(row, "run_date"), as_int(row, "run_time"))
         runs.setdefault(as_str(row, "job_id").upper(), []).append(JobRun(
-            run_status=as_int(row, "run_status"), ran_at=aware(ran),  
+            run_status=as_int(row, "run_status"), ran_at=aware(ran),
             message=as_opt_str(row, "message")))
     jobs = []
     for row in parts["agent_jobs"].data:

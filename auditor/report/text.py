@@ -1,0 +1,89 @@
+"""Short, readable text for the report: times with their zone, percentages, grades, values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# A value longer than this is cut in the report; results.json keeps it whole.
+MAX_VALUE_CHARS = 400
+_SMALL_DICT = 8
+_SMALL_LIST = 12
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_GRADES: tuple[tuple[float, str], ...] = ((90, "A"), (80, "B"), (70, "C"), (60, "D"))
+
+
+def when(value: dt.datetime) -> str:
+    """'2026-11-25 12:00:00 UTC' or '... UTC+01:00 (CET)'; a naive time is a bug, not a guess."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError(f"a report time must be timezone-aware: {value.isoformat()}")
+    zone = "UTC" if not offset else "UTC" + value.strftime("%z")[:3] + ":" + value.strftime("%z")[3:]
+    name = value.tzname()
+    if name and not name.startswith("UTC") and name != zone:
+        zone = f"{zone} ({name})"
+    return f"{value:%Y-%m-%d %H:%M:%S} {zone}"
+
+
+def percent(value: float | None) -> str:
+    """'72.5%', or 'n/a' when nothing was applicable."""
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def grade(score: float | None) -> str:
+    """A >= 90, B >= 80, C >= 70, D >= 60, else F; 'n/a' without a score."""
+    if score is None:
+        return "n/a"
+    return next((letter for floor, letter in _GRADES if score >= floor), "F")
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return when(parsed) if parsed.utcoffset() is not None else f"{parsed:%Y-%m-%d %H:%M:%S}"
+    return str(value)
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_VALUE_CHARS:
+        return text
+    rest = len(text) - MAX_VALUE_CHARS
+    return f"{text[:MAX_VALUE_CHARS]}… ({rest} more characters in results.json)"
+
+
+def readable(value: Any) -> str:
+    """An observed/expected value as short text: 'key: value; ...' for a small flat mapping."""
+    if value is None:
+        return ""
+    if _is_scalar(value):
+        return _cut(_scalar(value))
+    if isinstance(value, Mapping) and len(value) <= _SMALL_DICT \
+            and all(_is_scalar(v) for v in value.values()):
+        return _cut("; ".join(f"{str(k).replace('_', ' ')}: {_scalar(v)}"
+                              for k, v in value.items()))
+    if isinstance(value, Sequence) and len(value) <= _SMALL_LIST \
+            and all(_is_scalar(v) for v in value):
+        return _cut(", ".join(_scalar(v) for v in value)) if value else "none"
+    return _cut(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def anchor(prefix: str, key: str) -> str:
+    """An HTML id made only of [a-z0-9-], so no evidence text ever reaches an attribute raw."""
+    slug = re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")
+    return f"{prefix}-{slug}" if slug else prefix
