@@ -1,20 +1,104 @@
-"""The records admins keep (YAML or CSV): one model per kind, each documented."""
+"""The records admins keep (YAML or CSV): one model per kind, each documented, and their loader.
+
+Two layouts are accepted (docs/records.md):
+- one YAML file holding `{kind: [rows...]}` for any of the kinds of RECORD_KINDS;
+- a folder holding `<kind>.yaml` (a list, or `{kind: [...]}`) and/or `<kind>.csv` (header row,
+  empty cells = null), at most one file per kind.
+Every bad input raises InputError naming the file, the line and the field.
+"""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from typing import Annotated
+import io
+import re
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-LaxDate = Annotated[dt.date, Field(strict=False)]
-LaxFloat = Annotated[float, Field(strict=False, ge=0)]
-LaxInt = Annotated[int, Field(strict=False, ge=0)]
+from auditor.errors import InputError
+from auditor.yamlio import LineMap, Loc, dotted, line_of, load_csv, load_yaml, read_text
+from auditor.yamlio import validation_error as _validation_error
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DECIMAL = re.compile(r"^\d+(\.\d+)?$")
+
+
+def _iso_date(value: object) -> object:
+    """Dates are written YYYY-MM-DD, in YAML and CSV alike (no timestamps, no other formats)."""
+    if isinstance(value, dt.datetime):
+        raise PydanticCustomError("iso_date", "must be a date (YYYY-MM-DD), not a date and time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("iso_date", "{value} is not a real calendar date",
+                                      {"value": value}) from None
+    raise PydanticCustomError("iso_date", "must be a date written YYYY-MM-DD")
+
+
+def _number(value: object) -> object:
+    """A non-negative number, or its digits as text (CSV); never a boolean."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("number", "must be a number, not a boolean")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _DECIMAL.match(value):
+        return float(value)
+    raise PydanticCustomError("number", "must be a non-negative number")
+
+
+def _whole(value: object) -> object:
+    """A non-negative whole number, or its digits as text (CSV); never a boolean."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("whole", "must be a whole number, not a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise PydanticCustomError("whole", "must be a non-negative whole number")
+
+
+def _text(value: object) -> object:
+    """Text; a YAML number (version 5.0 is read as a float) must be quoted to be text."""
+    if isinstance(value, bool | int | float):
+        raise PydanticCustomError("text", "must be text; put numbers such as versions in quotes "
+                                  "(\"5.0\")")
+    return value
+
+
+def _flag(value: object) -> object:
+    """A boolean; in CSV only the words true and false (any letter case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise PydanticCustomError("flag", "must be true or false")
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500), BeforeValidator(_text)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+Number = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_number)]
+Whole = Annotated[int, Field(ge=0), BeforeValidator(_whole)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
 class Record(BaseModel):
-    """Strict and closed, except that dates and numbers may be written as text (CSV)."""
+    """Strict and closed; dates, numbers and booleans may be written as text (CSV)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -22,85 +106,97 @@ class Record(BaseModel):
 class HardwareSoftwareRecord(Record):
     """P11: the hardware and software of one server, as the admins last reviewed it."""
 
-    server: Text = Field(description="server FQDN, as in the inventory")
-    manufacturer: Text | None = None
-    model: Text | None = None
-    serial: Text | None = None
-    os: Text | None = Field(default=None, description="operating system and version")
-    lync_version: Text | None = None
-    sql_version: Text | None = None
-    firmware: Text | None = None
-    reviewed: LaxDate = Field(description="date the record was last checked against the server")
-    owner: Text | None = None
+    server: Text = Field(description="server FQDN, as in the inventory (any letter case)")
+    manufacturer: Text | None = Field(default=None, description="as the server reports it (HP)")
+    model: Text | None = Field(default=None, description="as the server reports it "
+                               "(ProLiant DL380p Gen8); required when the server reports one")
+    serial: Text | None = Field(default=None, description="serial number (not compared)")
+    os: Text | None = Field(default=None, description="operating system name "
+                            "(Windows Server 2012 R2 Standard)")
+    os_version: Text | None = Field(default=None, description="operating system version "
+                                    "(6.3.9600); required when the server reports one")
+    lync_version: Text | None = Field(default=None, description="Lync Server version "
+                                      "(5.0.8308.992); required when Lync is installed")
+    sql_version: Text | None = Field(default=None, description="SQL Server version (not "
+                                     "compared: DR-010 covers SQL Server versions)")
+    firmware: Text | None = Field(default=None, description="system firmware (BIOS) version; "
+                                  "DR-010 expects media for it")
+    reviewed: IsoDate = Field(description="date the record was last checked against the server")
+    owner: Text | None = Field(default=None, description="who keeps this record")
 
 
 class MediaRecord(Record):
     """P10: where the installation media and updates of one product version are kept."""
 
-    product: Text = Field(description="product name: Lync Server 2013, SQL Server, Windows Server")
-    version: Text = Field(description="version as the servers report it (e.g. 5.0.8308.992)")
-    media_location: Text
-    updates_location: Text | None = None
-    checked: LaxDate = Field(description="date someone last confirmed the media are there")
+    product: Text = Field(description="product name: Lync Server 2013, SQL Server 2012, "
+                          "Windows Server 2012 R2, or '<manufacturer> <model> firmware'")
+    version: Text = Field(description="version exactly as the servers report it "
+                          "(5.0.8308.992); trailing .0 parts are ignored")
+    media_location: Text = Field(description="where the installation media (and the update "
+                                 "packages, unless updates_location is given) are kept")
+    updates_location: Text | None = Field(default=None, description="where the update "
+                                          "packages are kept, when not with the media")
+    checked: IsoDate = Field(description="date someone last confirmed the media are there")
 
 
 class SpareRecord(Record):
-    """P14: spare units on hand for a server model."""
+    """P14: spare units on hand for a server model (one row per model and location)."""
 
-    model: Text
-    units: LaxInt
-    location: Text | None = None
+    model: Text = Field(description="server model as the inventory names it (HP DL380 G8)")
+    units: Whole = Field(description="spare units on hand")
+    location: Text | None = Field(default=None, description="where the spares are kept")
 
 
 class SlaRecord(Record):
     """P14: a hardware replacement contract for a server model."""
 
-    model: Text
-    vendor: Text
-    contract: Text | None = None
-    response_hours: LaxFloat
-    expires: LaxDate
+    model: Text = Field(description="server model as the inventory names it (HP DL380 G8)")
+    vendor: Text = Field(description="who replaces the hardware")
+    contract: Text | None = Field(default=None, description="contract or agreement number")
+    response_hours: Number = Field(description="committed time to a replacement, in hours")
+    expires: IsoDate = Field(description="last day the contract is in force")
 
 
 class ProcedureRecord(Record):
     """P13: a documented DR procedure."""
 
-    name: Text
-    owner: Text | None = None
-    location: Text | None = None
-    reviewed: LaxDate
+    name: Text = Field(description="name of the procedure (Restore the Back End pool)")
+    owner: Text | None = Field(default=None, description="who keeps the procedure up to date")
+    location: Text | None = Field(default=None, description="where the document is")
+    reviewed: IsoDate = Field(description="date the procedure was last reviewed")
 
 
 class TrainingRecord(Record):
     """P13: a person on the DR roster and their last DR training."""
 
-    person: Text
-    role: Text | None = None
-    trained: LaxDate | None = Field(default=None, description="empty if never trained")
-    course: Text | None = None
+    person: Text = Field(description="name of the person on the DR roster")
+    role: Text | None = Field(default=None, description="their part in a recovery")
+    trained: IsoDate | None = Field(default=None, description="date of their last DR "
+                                    "training; empty if never trained")
+    course: Text | None = Field(default=None, description="what the training was")
 
 
 class DrDrillRecord(Record):
     """P13: a disaster-recovery simulation and how it went."""
 
-    date: LaxDate
-    scenario: Text
-    rto_target_minutes: LaxFloat
-    rto_achieved_minutes: LaxFloat
-    rpo_target_minutes: LaxFloat
-    rpo_achieved_minutes: LaxFloat
-    notes: Text | None = None
+    date: IsoDate = Field(description="day the drill ran")
+    scenario: Text = Field(description="what was simulated (loss of pool01 Back End)")
+    rto_target_minutes: Number = Field(description="recovery time objective of the drill")
+    rto_achieved_minutes: Number = Field(description="time the recovery actually took")
+    rpo_target_minutes: Number = Field(description="recovery point objective of the drill")
+    rpo_achieved_minutes: Number = Field(description="data actually lost, in minutes")
+    notes: Text | None = Field(default=None, description="what went well or wrong")
 
 
 class RestoreDrillRecord(Record):
     """P7: a restore test that was done outside the audited instances."""
 
-    date: LaxDate
+    date: IsoDate = Field(description="day the restore was tested")
     instance: Text = Field(description="HOST\\INSTANCE of the source database")
-    database: Text
-    restored_to: Text | None = None
-    verified_by: Text | None = None
-    succeeded: bool = True
+    database: Text = Field(description="name of the source database")
+    restored_to: Text | None = Field(default=None, description="where it was restored")
+    verified_by: Text | None = Field(default=None, description="who checked the result")
+    succeeded: Flag = Field(default=True, description="whether the restored copy worked")
 
 
 RECORD_KINDS: dict[str, type[Record]] = {
@@ -113,3 +209,192 @@ RECORD_KINDS: dict[str, type[Record]] = {
     "dr_drills": DrDrillRecord,
     "restore_drills": RestoreDrillRecord,
 }
+
+
+def normal(text: str) -> str:
+    """Lower case with runs of white space collapsed, for comparing names."""
+    return " ".join(text.lower().split())
+
+
+def _identity(record: Record) -> tuple[str, Hashable, str] | None:
+    """(field, key, label) of what must be unique within a kind; None when rows may repeat."""
+    if isinstance(record, HardwareSoftwareRecord):
+        return "server", normal(record.server), f"record for server {record.server!r}"
+    if isinstance(record, TrainingRecord):
+        return "person", normal(record.person), f"person {record.person!r}"
+    if isinstance(record, MediaRecord):
+        return ("version", (normal(record.product), normal(record.version)),
+                f"media record for {record.product} {record.version}")
+    if isinstance(record, ProcedureRecord):
+        return "name", normal(record.name), f"procedure {record.name!r}"
+    if isinstance(record, SpareRecord):
+        return ("location", (normal(record.model), normal(record.location or "")),
+                f"spares row for {record.model} at {record.location or 'no location'}")
+    if isinstance(record, DrDrillRecord):
+        return ("scenario", (record.date, normal(record.scenario)),
+                f"drill {record.scenario!r} on {record.date.isoformat()}")
+    return None
+
+
+class RecordsFile(BaseModel):
+    """The single-file form: any of the kinds, each a list of rows."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title="auditor records")
+
+    hardware_software: list[HardwareSoftwareRecord] = Field(default_factory=list)
+    media: list[MediaRecord] = Field(default_factory=list)
+    spares: list[SpareRecord] = Field(default_factory=list)
+    slas: list[SlaRecord] = Field(default_factory=list)
+    dr_procedures: list[ProcedureRecord] = Field(default_factory=list)
+    training: list[TrainingRecord] = Field(default_factory=list)
+    dr_drills: list[DrDrillRecord] = Field(default_factory=list)
+    restore_drills: list[RestoreDrillRecord] = Field(default_factory=list)
+
+
+def records_json_schema() -> dict[str, Any]:
+    """JSON Schema of the single-file YAML form (`auditor records schema`)."""
+    return RecordsFile.model_json_schema()
+
+
+@dataclass(frozen=True)
+class LoadedKind:
+    """The records of one kind and the file (name only) they came from."""
+
+    records: tuple[Record, ...]
+    file: str
+
+
+# (line, field) of a row's field: lets YAML and CSV share the duplicate check.
+Locate = Callable[[int, str], tuple[int | None, str]]
+
+
+def load_records(path: Path) -> dict[str, tuple[Record, ...]]:
+    """Records by kind, only for the kinds the file or folder provides."""
+    return {kind: loaded.records for kind, loaded in load_records_files(path).items()}
+
+
+def load_records_files(path: Path) -> dict[str, LoadedKind]:
+    """Like load_records, keeping the file name each kind came from."""
+    if path.is_dir():
+        return _load_folder(path)
+    if path.suffix.lower() == ".csv":
+        raise InputError(path, "a single records file must be YAML ({kind: [rows]}); "
+                         "put CSV files in a folder, one <kind>.csv per kind")
+    data, lines = load_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError(path, "the records file must be a mapping of kind: [rows]", line=1)
+    loaded: dict[str, LoadedKind] = {}
+    for kind, rows in data.items():
+        if kind not in RECORD_KINDS:
+            raise InputError(path, f"unknown record kind (expected one of "
+                             f"{', '.join(RECORD_KINDS)})", line=lines.get((kind,)), field=kind)
+        records = _yaml_rows(path, lines, kind, rows, (kind,))
+        loaded[kind] = LoadedKind(records, path.name)
+    return {kind: loaded[kind] for kind in RECORD_KINDS if kind in loaded}
+
+
+def _load_folder(folder: Path) -> dict[str, LoadedKind]:
+    found: dict[str, Path] = {}
+    for entry in sorted(folder.iterdir()):
+        suffix = entry.suffix.lower()
+        if entry.name.startswith(".") or suffix not in (".yaml", ".yml", ".csv"):
+            continue
+        kind = entry.stem
+        if kind not in RECORD_KINDS:
+            raise InputError(entry, f"unknown record kind {kind!r} (name record files "
+                             f"<kind>.yaml or <kind>.csv: {', '.join(RECORD_KINDS)})")
+        if kind in found:
+            raise InputError(entry, f"records of kind {kind} are given twice: "
+                             f"{found[kind].name} and {entry.name}")
+        found[kind] = entry
+    if not found:
+        raise InputError(folder, "no record files (<kind>.yaml or <kind>.csv) in this folder")
+    loaded = {}
+    for kind in RECORD_KINDS:
+        if kind not in found:
+            continue
+        entry = found[kind]
+        records = _csv_file(entry, kind) if entry.suffix.lower() == ".csv" else _yaml_file(
+            entry, kind)
+        loaded[kind] = LoadedKind(records, entry.name)
+    return loaded
+
+
+def _yaml_file(path: Path, kind: str) -> tuple[Record, ...]:
+    data, lines = load_yaml(path)
+    if isinstance(data, dict):
+        if list(data) != [kind]:
+            other = next((k for k in data if k != kind), kind)
+            raise InputError(path, f"a {path.name} holds a list of rows, or {{{kind}: [rows]}}",
+                             line=lines.get((other,)), field=other)
+        return _yaml_rows(path, lines, kind, data[kind], (kind,))
+    return _yaml_rows(path, lines, kind, data, ())
+
+
+def _yaml_rows(path: Path, lines: LineMap, kind: str, rows: Any, prefix: Loc) -> tuple[Record, ...]:
+    if not isinstance(rows, list):
+        raise InputError(path, "must be a list of rows", line=line_of(lines, prefix),
+                         field=dotted(prefix) or None)
+    model = RECORD_KINDS[kind]
+    records = []
+    for i, row in enumerate(rows):
+        try:
+            records.append(model.model_validate(row))
+        except ValidationError as exc:
+            raise _validation_error(exc, path, lines, (*prefix, i)) from None
+
+    def locate(i: int, field: str) -> tuple[int | None, str]:
+        loc = (*prefix, i, field)
+        return line_of(lines, loc), dotted(loc)
+
+    _no_duplicates(path, tuple(records), locate)
+    return tuple(records)
+
+
+def _csv_file(path: Path, kind: str) -> tuple[Record, ...]:
+    rows, lines = load_csv(path)
+    model = RECORD_KINDS[kind]
+    _csv_header(path, model)
+    records = []
+    for i, row in enumerate(rows):
+        cells = {k: v for k, v in row.items() if v is not None}
+        try:
+            records.append(model.model_validate(cells))
+        except ValidationError as exc:
+            raise _validation_error(exc, path, {(): lines[(i,)]}) from None
+
+    def locate(i: int, field: str) -> tuple[int | None, str]:
+        return lines.get((i,)), field
+
+    _no_duplicates(path, tuple(records), locate)
+    return tuple(records)
+
+
+def _csv_header(path: Path, model: type[Record]) -> None:
+    """Columns must be fields of the kind, each once."""
+    header = next(csv.reader(io.StringIO(read_text(path), newline="")), [])
+    seen: set[str] = set()
+    for raw in header:
+        column = raw.strip()
+        if not column:
+            raise InputError(path, "empty column name in the header row", line=1)
+        if column in seen:
+            raise InputError(path, "duplicate column", line=1, field=column)
+        if column not in model.model_fields:
+            raise InputError(path, "unknown field", line=1, field=column)
+        seen.add(column)
+
+
+def _no_duplicates(path: Path, records: tuple[Record, ...], locate: Locate) -> None:
+    first: dict[Hashable, int] = {}
+    for i, record in enumerate(records):
+        identity = _identity(record)
+        if identity is None:
+            continue
+        field, key, label = identity
+        if key in first:
+            line, where = locate(i, field)
+            earlier, _ = locate(first[key], field)
+            raise InputError(path, f"duplicate {label} (first on line {earlier})", line=line,
+                             field=where)
+        first[key] = i

@@ -23,8 +23,22 @@ LineMap = dict[Loc, int]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+class _AliasError(yaml.YAMLError):
+    """An alias in the document: refused, since aliases can expand into a YAML bomb."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__("alias")
+        self.line = line
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader where only true/false are booleans and dates stay strings (YAML 1.2 style)."""
+    """SafeLoader where only true/false are booleans and dates stay strings (YAML 1.2 style),
+    and aliases are refused where they appear."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasError(self.peek_event().start_mark.line + 1)
+        return super().compose_node(parent, index)  # type: ignore[no-untyped-call, no-any-return]
 
 
 _StrictLoader.yaml_implicit_resolvers = {
@@ -73,6 +87,8 @@ def load_yaml(path: Path) -> tuple[Any, LineMap]:
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
+    except _AliasError as exc:
+        raise InputError(path, "YAML aliases are not allowed", line=exc.line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -178,7 +194,9 @@ def validate(model: type[ModelT], data: Any, path: Path, lines: LineMap,
 def validation_error(exc: ValidationError, path: Path, lines: Mapping[Loc, int],
                      prefix: Loc = ()) -> InputError:
     """The first pydantic error as `file:line: field: message`."""
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # An unknown key is usually a typo of a required one: report the typo, not the absence.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = (*prefix, *(p for p in err["loc"] if isinstance(p, str | int)))
     message = str(err["msg"])
     if err["type"] == "extra_forbidden":

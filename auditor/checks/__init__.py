@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.checks import backups
+from auditor.checks import (
+    backups,
+    integrity,
+    lync,
+    placement,
+    records,
+    restore,
+    schedule,
+    storage,
+)
 from auditor.engine.registry import CheckKind, build_registry
 
-_MODULES = (backups,)
+_MODULES = (backups, schedule, integrity, storage, restore, placement, lync, records)
 
 
 def check_kinds() -> Mapping[str, CheckKind[Any]]:

@@ -111,7 +111,8 @@ def _instance_databases(inventory: Inventory, inst: InstanceFacts) -> Iterator[L
             kind = DbClass.SYSTEM if key in SYSTEM_DATABASES else DbClass.NOT_LYNC
             if cfg.role is InstanceRole.FRONT_END_LOCAL:
                 kind = DbClass.LOCAL if kind is DbClass.NOT_LYNC else kind
-            reason = "system database" if kind is DbClass.SYSTEM else "not a Lync store (not scored)"
+            reason = ("system database" if kind is DbClass.SYSTEM
+                      else "not a Lync store (not scored)")
             subject, scope = database_subject(inventory, cfg, state.name)
             yield LyncDatabase(subject, scope, inst, state.name, kind, state, reason,
                                dbs.evidence_ids)

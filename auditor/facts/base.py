@@ -38,11 +38,12 @@ Fact = Known[T] | Unknown
 class BadValueError(ValueError):
     """A row value that does not have the type its probe promises."""
 
-    def __init__(self, column: str, value: object, expected: str) -> None:
+    def __init__(self, column: str, value: object, expected: str, *, problem: bool = False) -> None:
         shown = repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        super().__init__(f"column {column}: {shown} is not {expected}")
+        detail = f"{shown}: {expected}" if problem else f"{shown} is not {expected}"
+        super().__init__(f"column {column}: {detail}")
 
 
 def fact_from(

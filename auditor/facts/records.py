@@ -56,8 +56,8 @@ def _kind(index: Mapping[str, Observation], kind: str) -> Fact[tuple[Record, ...
             except ValidationError as exc:
                 err = exc.errors(include_url=False)[0]
                 column = ".".join(str(p) for p in err["loc"]) or kind
-                raise BadValueError(f"{column} (row {i + 1})", row.get(column),
-                                    err["msg"]) from None
+                raise BadValueError(f"{column} (row {i + 1})", row.get(column), err["msg"],
+                                    problem=True) from None
         return tuple(rows)
 
     fact = fact_from(index, Source.RECORDS, kind, RECORDS_TARGET, parse)

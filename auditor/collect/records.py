@@ -1,0 +1,28 @@
+"""The records collector: the admins' YAML/CSV records as one observation per kind provided."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from auditor.evidence import Observation, ObservationStatus, Source, make_observation
+from auditor.facts.records import RECORDS_TARGET
+from auditor.records import load_records_files
+
+
+def collect_records(path: Path | None, now: dt.datetime) -> list[Observation]:
+    """One ok observation per kind found; a kind not provided gets none (the facts say Unknown).
+
+    Bad input raises InputError: a records file is the admins' own input, not a server that may
+    be down, so it is reported (exit 2) rather than recorded as a failed observation.
+    """
+    if path is None:
+        return []
+    observations = []
+    for kind, loaded in load_records_files(path).items():
+        observations.append(make_observation(
+            source=Source.RECORDS, probe=kind, target=RECORDS_TARGET, started_at=now,
+            finished_at=now, status=ObservationStatus.OK,
+            data=[record.model_dump(mode="json") for record in loaded.records],
+            parameters={"file": loaded.file}))
+    return observations
