@@ -198,6 +198,8 @@ def rules_show(rule_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
         out.print(f"\n{heading}\n  {text}", markup=False)
     if rule.controls:
         out.print(f"\nControls\n  {'; '.join(rule.controls)}", markup=False)
+    if rule.references:
+        out.print("\nReferences")
     for ref in rule.references:
         out.print(f"  - {ref.title}{f' <{ref.url}>' if ref.url else ''}", markup=False)
 

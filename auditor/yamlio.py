@@ -35,10 +35,11 @@ class _StrictLoader(yaml.SafeLoader):
     """SafeLoader where only true/false are booleans and dates stay strings (YAML 1.2 style),
     and aliases are refused where they appear."""
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            raise _AliasError(self.peek_event().start_mark.line + 1)
-        return super().compose_node(parent, index)  # type: ignore[no-untyped-call, no-any-return]
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _AliasError(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
 
 
 _StrictLoader.yaml_implicit_resolvers = {

@@ -193,11 +193,15 @@ def as_ps_datetime(row: Mapping[str, JsonValue], name: str) -> dt.datetime | Non
 
 
 def as_list(value: JsonValue) -> list[JsonValue]:
-    """ConvertTo-Json gives a single object where an array is expected: treat both alike."""
+    """ConvertTo-Json gives a single object where an array is expected, and Windows PowerShell
+    may wrap an array as {"value": [...], "Count": n}: treat all three alike."""
     if value is None:
         return []
     if isinstance(value, list):
         return value
+    if isinstance(value, dict) and set(value) == {"value", "Count"} and isinstance(
+            value["value"], list):
+        return value["value"]
     return [value]
 
 

@@ -50,3 +50,28 @@ def test_offset_decides_the_verdict(case_id: str) -> None:
 def test_server_offset_rounds_to_quarter_hours(local: str, utc: str, hours: float) -> None:
     offset = server_offset(dt.datetime.fromisoformat(local), dt.datetime.fromisoformat(utc))
     assert offset == dt.timedelta(hours=hours)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, []),
+    ({"Identity": "a"}, [{"Identity": "a"}]),
+    ([{"Identity": "a"}, {"Identity": "b"}], [{"Identity": "a"}, {"Identity": "b"}]),
+    ({"value": [{"Identity": "a"}], "Count": 1}, [{"Identity": "a"}]),
+])
+def test_powershell_arrays_in_all_their_json_forms(value: object, expected: object) -> None:
+    from auditor.facts.base import as_list
+
+    assert as_list(value) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("value", "iso"), [
+    ("/Date(1795564800000)/", "2026-11-25T00:00:00+00:00"),
+    ({"value": "/Date(1795564800000)/", "DisplayHint": 2}, "2026-11-25T00:00:00+00:00"),
+    ("2026-11-25T10:00:00+10:00", "2026-11-25T00:00:00+00:00"),
+])
+def test_powershell_dates(value: object, iso: str) -> None:
+    from auditor.facts.base import as_ps_datetime
+
+    parsed = as_ps_datetime({"When": value}, "When")  # type: ignore[dict-item]
+    assert parsed is not None
+    assert parsed.isoformat() == iso

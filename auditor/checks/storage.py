@@ -1,0 +1,464 @@
+"""P3, P5, P6 storage checks: space on the share, remote destinations, encryption, retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import Field
+
+from auditor.checks.subjects import (
+    LyncDatabase,
+    audited_instances,
+    backup_gate,
+    lync_databases,
+    never_backed_up,
+)
+from auditor.engine.registry import CheckKind, Params, ParamsFor, Scope, check_kind
+from auditor.facts import Fact, Facts, InstanceFacts, Known, Unknown
+from auditor.facts.sql import Backup, BackupDevice
+from auditor.findings import Status, Subject, SubjectType, Verdict, worst
+from auditor.inventory import BackupDestination, InstanceRole
+
+URL_DEVICE, VIRTUAL_DEVICE, TAPE_DEVICE = 9, 7, 5
+Devices = dict[int, tuple[BackupDevice, ...]]
+_DRIVE = re.compile(r"^[a-z]:")
+
+
+def size_text(size: float) -> str:
+    """Bytes as '12.3 GB' (binary units, as Windows shows them), for messages."""
+    units = ("B", "KB", "MB", "GB", "TB")
+    step = 0
+    while abs(size) >= 1024 and step < len(units) - 1:
+        size /= 1024
+        step += 1
+    return f"{size:.0f} B" if step == 0 else f"{size:.1f} {units[step]}"
+
+
+def _norm(path: str) -> str:
+    return path.strip().replace("/", "\\").lower()
+
+
+def is_under(path: str, root: str) -> bool:
+    """True when `path` lies inside the folder `root` (case-insensitive, no partial names)."""
+    return _norm(path).startswith(_norm(root).rstrip("\\") + "\\")
+
+
+def is_url(path: str) -> bool:
+    """A BACKUP TO URL destination (Azure blob storage)."""
+    return path.strip().lower().startswith("https://")
+
+
+def destination_of(facts: Facts, path: str) -> BackupDestination | None:
+    """The inventory destination that holds `path` (the longest matching prefix)."""
+    found = [d for d in facts.inventory.backup_destinations if is_under(path, d.path)]
+    return max(found, key=lambda d: len(d.path)) if found else None
+
+
+def recent_backups(history: tuple[Backup, ...], name: str, now: dt.datetime,
+                   days: float) -> list[Backup]:
+    """Backups of one database that finished in the last `days` days, newest first."""
+    since = now - dt.timedelta(days=days)
+    found = [b for b in history if b.database_name.lower() == name.lower()
+             and since <= b.finished_at <= now]
+    return sorted(found, key=lambda b: b.finished_at, reverse=True)
+
+
+def _required(db: LyncDatabase) -> Verdict | None:
+    """The gate every per-database storage rule shares (rules.md "Subjects")."""
+    return backup_gate(db) or never_backed_up(db)
+
+
+History = tuple[tuple[Backup, ...], Devices, tuple[str, ...]]
+
+
+def _history(db: LyncDatabase, expected: str) -> History | Verdict:
+    """The instance's backup sets and devices, or the error verdict saying why they are unknown."""
+    backups, devices = db.facts.backups, db.facts.devices
+    if isinstance(backups, Unknown):
+        return db.verdict(Status.ERROR, f"backup history unavailable: {backups.reason}",
+                          expected=expected, evidence_ids=backups.evidence_ids)
+    if isinstance(devices, Unknown):
+        return db.verdict(Status.ERROR, f"backup devices unavailable: {devices.reason}",
+                          expected=expected, evidence_ids=devices.evidence_ids)
+    return backups.value, devices.value, backups.evidence_ids + devices.evidence_ids
+
+
+# --- BR-020 ---------------------------------------------------------------------------------
+
+class ShareSpaceParams(Params):
+    """BR-020: free >= min_free_ratio x one full set, now and at the growth over trend_days."""
+
+    min_free_ratio: float = Field(default=1.5, gt=0, le=100)
+    trend_days: float = Field(default=14, gt=0, le=365)
+
+
+def share_subject(dest: BackupDestination) -> tuple[Subject, Scope]:
+    """`share:<unc>` for a backup destination, with its site."""
+    subject = Subject(id=f"share:{dest.path}", type=SubjectType.SHARE, name=dest.path,
+                      host=dest.host, site=dest.site)
+    return subject, Scope(site=dest.site)
+
+
+def _slope_per_day(points: list[tuple[dt.datetime, int]]) -> float:
+    """Least-squares growth of backup size, bytes per day (0 unless the points span a day)."""
+    if not points:
+        return 0.0
+    first = min(t for t, _ in points)
+    xs = [(t - first).total_seconds() / 86400 for t, _ in points]
+    if max(xs) < 1:
+        return 0.0
+    ys = [float(s) for _, s in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+
+
+def _writers(facts: Facts) -> Iterator[InstanceFacts]:
+    """Instances whose backups must fit on the shares (not Front End local, not restore-test)."""
+    for inst in audited_instances(facts):
+        if inst.instance.role is not InstanceRole.FRONT_END_LOCAL:
+            yield inst
+
+
+@check_kind("backup_share_has_space", ShareSpaceParams)
+def backup_share_has_space(facts: Facts, params: ParamsFor[ShareSpaceParams]) -> Iterator[Verdict]:
+    """Each backup destination has room for 1.5 full sets, and will still have in 14 days."""
+    for dest in facts.inventory.backup_destinations:
+        subject, scope = share_subject(dest)
+        yield _share_verdict(facts, dest, subject, params(scope))
+
+
+Series = dict[tuple[str, str], list[Backup]]
+
+
+def _full_series(facts: Facts, dest: BackupDestination) -> tuple[Series, tuple[str, ...]] | Unknown:
+    """Full backups written under `dest` per (instance, database); Unknown if a history is."""
+    series: Series = {}
+    ids: tuple[str, ...] = ()
+    for inst in _writers(facts):
+        backups, devices = inst.backups, inst.devices
+        if isinstance(backups, Unknown):
+            return _unreadable(inst, backups)
+        if isinstance(devices, Unknown):
+            return _unreadable(inst, devices)
+        ids += backups.evidence_ids + devices.evidence_ids
+        for b in backups.value:
+            devs = devices.value.get(b.media_set_id, ())
+            if b.type == "D" and b.finished_at <= facts.now and any(
+                    is_under(d.physical_device_name, dest.path) for d in devs):
+                key = (inst.instance.server_name, b.database_name.lower())
+                series.setdefault(key, []).append(b)
+    return series, ids
+
+
+def _unreadable(inst: InstanceFacts, unknown: Unknown) -> Unknown:
+    return Unknown(f"backup history of {inst.instance.server_name} unavailable: "
+                   f"{unknown.reason}", unknown.evidence_ids)
+
+
+def _share_verdict(facts: Facts, dest: BackupDestination, subject: Subject,
+                   p: ShareSpaceParams) -> Verdict:
+    def verdict(status: Status, message: str, observed: Any = None,
+                ids: tuple[str, ...] = ()) -> Verdict:
+        expected = (f"free space >= {p.min_free_ratio:g} x one full set, also at the growth "
+                    f"expected over the next {p.trend_days:g} d")
+        return Verdict(subject=subject, status=status, message=message, observed=observed,
+                       expected=expected, evidence_ids=ids)
+
+    if is_url(dest.path):
+        return verdict(Status.NOT_APPLICABLE, "URL destination (blob storage): no volume to fill")
+    space = facts.lync.share_space.get(dest.path.lower())
+    if space is None:
+        return verdict(Status.ERROR, f"{dest.path} is not a UNC share, so its free space cannot "
+                       "be read (BR-040 judges local destinations)")
+    if isinstance(space, Unknown):
+        return verdict(Status.ERROR, f"free space unknown: {space.reason}", ids=space.evidence_ids)
+    free, total = space.value.free_bytes, space.value.total_bytes
+    if free < 0 or total <= 0 or free > total:
+        return verdict(Status.ERROR, f"implausible share size: {free} bytes free of {total}",
+                       ids=space.evidence_ids)
+    found = _full_series(facts, dest)
+    if isinstance(found, Unknown):
+        return verdict(Status.ERROR, found.reason, ids=space.evidence_ids + found.evidence_ids)
+    series, history_ids = found
+    ids = space.evidence_ids + history_ids
+    if not series:
+        return verdict(Status.NOT_APPLICABLE, "no full backup in the collected history was "
+                       "written to this destination", {"free_bytes": free}, ids)
+    full_set = sum(max(s, key=lambda b: b.finished_at).size_bytes for s in series.values())
+    growth = sum(_slope_per_day([(b.finished_at, b.size_bytes) for b in s])
+                 for s in series.values())
+    ratio = free / full_set if full_set else float("inf")
+    observed = {"free_bytes": free, "total_bytes": total, "full_set_bytes": full_set,
+                "databases": len(series), "free_ratio": round(ratio, 3) if full_set else None,
+                "growth_bytes_per_day": round(growth)}
+    count = f"{len(series)} database{'s' if len(series) != 1 else ''}"
+    have = f"{size_text(free)} free for a full set of {size_text(full_set)} ({count})"
+    if free < p.min_free_ratio * full_set:
+        return verdict(Status.FAIL, f"{have}: {ratio:.2f} x, under the {p.min_free_ratio:g} x "
+                       "minimum", observed, ids)
+    if growth > 0 and free < p.min_free_ratio * (full_set + growth * p.trend_days):
+        days_left = (free / p.min_free_ratio - full_set) / growth
+        return verdict(Status.WARN, f"{have}: {ratio:.2f} x now, but the full set grows "
+                       f"{size_text(growth)}/day, so the margin runs out in {days_left:.1f} d "
+                       f"(within {p.trend_days:g} d)", observed, ids)
+    trend = f", growing {size_text(growth)}/day" if growth > 0 else ""
+    return verdict(Status.PASS, f"{have}: {ratio:.2f} x{trend}", observed, ids)
+
+
+# --- BR-040 ---------------------------------------------------------------------------------
+
+class RecentBackupsParams(Params):
+    """BR-040/BR-042: judge the backups of the last lookback_days days."""
+
+    lookback_days: float = Field(default=7, gt=0, le=35)
+
+
+def host_names(inst: InstanceFacts) -> set[str]:
+    """Every name by which a UNC path can point back at the SQL Server host itself."""
+    cfg = inst.instance
+    names = {cfg.host.lower(), cfg.host.split(".")[0].lower(),
+             cfg.server_name.split("\\")[0].lower(), "localhost", ".", "::1", "[::1]"}
+    if isinstance(inst.clock, Known) and inst.clock.value.machine_name:
+        names.add(inst.clock.value.machine_name.lower())
+    return names
+
+
+def classify_device(device: BackupDevice, own: set[str]) -> tuple[Status, str]:
+    """Whether one backup device is remote from the SQL host: status and a DBA's description."""
+    path = device.physical_device_name.strip()
+    if device.device_type == VIRTUAL_DEVICE:
+        return Status.WARN, f"written to virtual device {path or '(unnamed)'} (a third-party " \
+                            "agent; where it keeps the backup is not visible to SQL Server)"
+    if device.device_type == URL_DEVICE or is_url(path):
+        return Status.PASS, f"written to the URL {path}"
+    if device.device_type == TAPE_DEVICE:
+        return Status.WARN, f"written to tape {path} (remote only if the tapes leave the site)"
+    low = _norm(path)
+    if low in ("nul", "nul:"):
+        return Status.FAIL, "written to NUL (the backup was thrown away)"
+    if low.startswith("\\\\?\\unc\\"):
+        low = "\\\\" + low[8:]
+    elif low.startswith(("\\\\?\\", "\\\\.\\")):
+        return Status.FAIL, f"written to {path}, a local device path of the SQL Server host"
+    if _DRIVE.match(low):
+        return Status.FAIL, f"written to {path}, a local drive of the SQL Server host"
+    if low.startswith("\\\\"):
+        host = low[2:].split("\\", 1)[0]
+        if host in own or host.startswith("127."):
+            return Status.FAIL, f"written to {path}, a share on the SQL Server host itself"
+        return Status.PASS, f"written to {path}, a share on another host"
+    return Status.ERROR, f"cannot tell where {path!r} (device type {device.device_type}) is"
+
+
+@check_kind("backups_written_remote", RecentBackupsParams)
+def backups_written_remote(facts: Facts, params: ParamsFor[RecentBackupsParams]
+                           ) -> Iterator[Verdict]:
+    """Each required store's recent backups went to a host other than the SQL Server itself."""
+    for db in lync_databases(facts):
+        yield _required(db) or _remote_verdict(db, facts.now, params(db.scope))
+
+
+def _remote_verdict(db: LyncDatabase, now: dt.datetime, p: RecentBackupsParams) -> Verdict:
+    expected = "backups written to another host (UNC) or a URL"
+    history = _history(db, expected)
+    if isinstance(history, Verdict):
+        return history
+    backups, devices, ids = history
+    recent = recent_backups(backups, db.name, now, p.lookback_days)
+    if not recent:
+        return db.verdict(Status.NOT_APPLICABLE, f"no backup in the last {p.lookback_days:g} d; "
+                          "reported under BR-001", expected=expected, evidence_ids=ids)
+    own = host_names(db.facts)
+    judged: list[tuple[Status, str]] = []
+    for b in recent:
+        devs = devices.get(b.media_set_id, ())
+        if not devs:
+            judged.append((Status.ERROR, f"backup set {b.backup_set_id} has no device row "
+                           "(backupmediafamily)"))
+        judged.extend(classify_device(d, own) for d in devs)
+    status = worst([s for s, _ in judged])
+    what = next(text for s, text in judged if s is status)
+    places = sorted({text for _, text in judged})
+    observed = {"backups": len(recent), "destinations": places[:10]}
+    count = _backups_text(len(recent), p.lookback_days)
+    if status is Status.PASS:
+        return db.verdict(status, f"{count}, all remote; e.g. {what}", observed, expected, ids)
+    return db.verdict(status, f"{count}: {what}", observed, expected, ids)
+
+
+def _backups_text(count: int, days: float) -> str:
+    return f"{count} backup{'s' if count != 1 else ''} in the last {days:g} d"
+
+
+# --- BR-042 ---------------------------------------------------------------------------------
+
+def _major_version(inst: InstanceFacts) -> int | None:
+    clock = inst.clock
+    if isinstance(clock, Unknown) or not clock.value.product_version:
+        return None
+    head = clock.value.product_version.split(".")[0]
+    return int(head) if head.isdigit() else None
+
+
+def _encrypted_algorithm(value: str | None) -> bool:
+    """backupset.key_algorithm names an algorithm (NULL or NO_Encryption mean unencrypted)."""
+    return value is not None and value.strip().lower() not in ("no_encryption", "none", "")
+
+
+@check_kind("backups_encrypted", RecentBackupsParams)
+def backups_encrypted(facts: Facts, params: ParamsFor[RecentBackupsParams]) -> Iterator[Verdict]:
+    """Each required store's recent backups are encrypted, or sit on a destination marked so."""
+    for db in lync_databases(facts):
+        yield _required(db) or _encryption_verdict(facts, db, params(db.scope))
+
+
+def _encryption_verdict(facts: Facts, db: LyncDatabase, p: RecentBackupsParams) -> Verdict:
+    expected = "encrypted backups (BACKUP ... WITH ENCRYPTION) or a destination marked encrypted"
+    backups = db.facts.backups
+    if isinstance(backups, Unknown):
+        return db.verdict(Status.ERROR, f"backup history unavailable: {backups.reason}",
+                          expected=expected, evidence_ids=backups.evidence_ids)
+    recent = recent_backups(backups.value, db.name, facts.now, p.lookback_days)
+    if not recent:
+        return db.verdict(Status.NOT_APPLICABLE, f"no backup in the last {p.lookback_days:g} d; "
+                          "reported under BR-001", expected=expected,
+                          evidence_ids=backups.evidence_ids)
+    enc, devices = db.facts.encryption, db.facts.devices
+    ids = backups.evidence_ids + enc.evidence_ids + devices.evidence_ids
+    marked = [d for d in facts.inventory.backup_destinations if d.encrypted]
+    major = _major_version(db.facts)
+    judged = [_backup_encryption(b, enc, devices, marked, major) for b in recent]
+    status = worst([s for s, _ in judged])
+    what = next(text for s, text in judged if s is status)
+    if status is Status.FAIL and any(b.password_protected for b in recent):
+        what += " (a media set password is not encryption)"
+    observed = {"backups": len(recent), "product_version": major}
+    count = _backups_text(len(recent), p.lookback_days)
+    return db.verdict(status, f"{count}: {what}", observed, expected, ids)
+
+
+def _backup_encryption(b: Backup, enc: Fact[dict[int, str | None]], devices: Fact[Devices],
+                       marked: list[BackupDestination], major: int | None) -> tuple[Status, str]:
+    """One backup's verdict: encrypted by SQL Server, on a destination marked encrypted, or not."""
+    if isinstance(enc, Known) and _encrypted_algorithm(enc.value.get(b.backup_set_id)):
+        return Status.PASS, f"encrypted ({enc.value[b.backup_set_id]})"
+    if marked:
+        if isinstance(devices, Unknown):
+            return Status.ERROR, f"destination unknown: {devices.reason}"
+        paths = [d.physical_device_name for d in devices.value.get(b.media_set_id, ())]
+        if paths and all(any(is_under(x, m.path) for m in marked) for x in paths):
+            return Status.PASS, "written to a destination the inventory marks encrypted"
+    where = "its destination is not marked encrypted in the inventory"
+    if isinstance(enc, Known):
+        if b.backup_set_id not in enc.value:
+            return Status.ERROR, f"backup set {b.backup_set_id} missing from the encryption probe"
+        algorithm = enc.value[b.backup_set_id] or "NULL"
+        return Status.FAIL, f"not encrypted (key_algorithm {algorithm}) and {where}"
+    if major is not None and major < 12:
+        return Status.FAIL, (f"not encrypted: SQL Server {major}.x (before 2014) cannot encrypt "
+                             "backups, so encryption is not probed there (normal) and only the "
+                             f"inventory counts, and {where}")
+    version = "" if major is not None else " (and the SQL Server version is unknown)"
+    return Status.ERROR, f"encryption unknown{version}: {enc.reason}"
+
+
+# --- BR-050 ---------------------------------------------------------------------------------
+
+class RetainedParams(Params):
+    """BR-050: the newest full set is on disk, and at least min_full_sets full sets are."""
+
+    min_full_sets: int = Field(default=2, ge=1, le=100)
+
+
+@check_kind("backup_files_retained", RetainedParams)
+def backup_files_retained(facts: Facts, params: ParamsFor[RetainedParams]) -> Iterator[Verdict]:
+    """Each required store's newest full backup files still exist, and enough older ones."""
+    for db in lync_databases(facts):
+        yield _required(db) or _retained_verdict(facts, db, params(db.scope))
+
+
+def _file_state(facts: Facts, device: BackupDevice) -> tuple[str, str, tuple[str, ...]]:
+    """('present'|'missing'|'unknown', reason, evidence ids) for one backup file."""
+    path = device.physical_device_name
+    dest = destination_of(facts, path)
+    listing = facts.lync.share_files.get(dest.path.lower()) if dest else None
+    if listing is None:
+        low = _norm(path)
+        if device.device_type == URL_DEVICE or is_url(path):
+            where = "a URL"
+        elif device.device_type == VIRTUAL_DEVICE:
+            where = "a virtual device (third-party agent)"
+        elif low.startswith("\\\\"):
+            return "unknown", f"{path} is not on an inventory backup destination, so it was " \
+                              "not listed", ()
+        else:
+            where = "a local path" if _DRIVE.match(low) else "a device path"
+        return "unknown", f"{path} is {where}, which the auditor cannot list", ()
+    if isinstance(listing, Unknown):
+        return "unknown", f"file listing unavailable: {listing.reason}", listing.evidence_ids
+    names = {_norm(f.full_name) for f in listing.value}
+    state = "present" if _norm(path) in names else "missing"
+    return state, f"{path} is {'on' if state == 'present' else 'no longer on'} the share", \
+        listing.evidence_ids
+
+
+def _set_state(facts: Facts, devs: tuple[BackupDevice, ...]) -> tuple[str, str, tuple[str, ...]]:
+    """A full backup is present when every file of one of its mirrors still exists."""
+    if not devs:
+        return "unknown", "no device row (backupmediafamily)", ()
+    results: list[tuple[str, str, tuple[str, ...]]] = []
+    for mirror in sorted({d.mirror for d in devs}):
+        files = [_file_state(facts, d) for d in devs if d.mirror == mirror]
+        for state in ("unknown", "missing"):
+            bad = [f for f in files if f[0] == state]
+            if bad:
+                results.append((state, bad[0][1], tuple(i for f in files for i in f[2])))
+                break
+        else:
+            return "present", files[0][1], tuple(i for f in files for i in f[2])
+    return next((r for r in results if r[0] == "missing"), results[0])
+
+
+def _retained_verdict(facts: Facts, db: LyncDatabase, p: RetainedParams) -> Verdict:
+    expected = f"the newest full backup's files exist and >= {p.min_full_sets} full sets are kept"
+    history = _history(db, expected)
+    if isinstance(history, Verdict):
+        return history
+    backups, devices, ids = history
+    fulls = sorted((b for b in backups if b.type == "D" and b.finished_at <= facts.now
+                    and b.database_name.lower() == db.name.lower()),
+                   key=lambda b: b.finished_at, reverse=True)
+    if not fulls:
+        return db.verdict(Status.NOT_APPLICABLE, "no full backup in the collected history; "
+                          "reported under BR-001", expected=expected, evidence_ids=ids)
+    states = [_set_state(facts, devices.get(b.media_set_id, ())) for b in fulls]
+    ids += tuple(i for s in states for i in s[2])
+    kept = sum(1 for s in states if s[0] == "present")
+    unknown = sum(1 for s in states if s[0] == "unknown")
+    observed = {"full_backups": len(fulls), "present": kept, "unknown": unknown,
+                "newest_full": fulls[0].finished_at.isoformat()}
+    newest_state, newest_reason, _ = states[0]
+    when = f"newest full ({fulls[0].finished_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC)"
+    if newest_state == "missing":
+        return db.verdict(Status.FAIL, f"{when}: {newest_reason}", observed, expected, ids)
+    if newest_state == "unknown":
+        return db.verdict(Status.ERROR, f"{when}: {newest_reason}", observed, expected, ids)
+    if kept >= p.min_full_sets:
+        return db.verdict(Status.PASS, f"{kept} of {len(fulls)} full backups still on disk, "
+                          "the newest among them", observed, expected, ids)
+    if unknown:
+        reason = next(s[1] for s in states if s[0] == "unknown")
+        return db.verdict(Status.ERROR, f"only {kept} full set{'s' if kept != 1 else ''} "
+                          f"confirmed on disk, {unknown} unknown: {reason}", observed, expected,
+                          ids)
+    return db.verdict(Status.FAIL, f"only {kept} full set{'s' if kept != 1 else ''} still on "
+                      f"disk (of {len(fulls)} taken in the collected history), under the "
+                      f"{p.min_full_sets} to keep", observed, expected, ids)
+
+
+KINDS: tuple[CheckKind[Any], ...] = (backup_share_has_space, backups_written_remote,
+                                     backups_encrypted, backup_files_retained)
