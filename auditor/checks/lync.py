@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import Field
 
-from auditor.engine.registry import CheckKind, Params, ParamsFor, Scope, check_kind
+from auditor.checks.subjects import server_subject, share_subject
+from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
 from auditor.facts import Facts, Known, Unknown
 from auditor.facts.base import Fact
 from auditor.facts.lync import AccessRule, BackupServiceStatus, ExportFile, Replica, share_paths
@@ -46,18 +47,6 @@ def span(delta: dt.timedelta) -> str:
 def matches(name: str, patterns: Sequence[str]) -> bool:
     """A file name matches one of the glob patterns, ignoring case (as Windows does)."""
     return any(fnmatchcase(name.lower(), p.lower()) for p in patterns)
-
-
-def share_subject(inventory: Inventory, unc: str) -> tuple[Subject, Scope]:
-    """`share:<unc>` as the inventory spells it, with the destination's host and site."""
-    dest = next((d for d in inventory.backup_destinations if d.path.lower() == unc.lower()), None)
-    export = inventory.export_share
-    host = dest.host if dest else None
-    if host is None and export is not None and export.unc.lower() == unc.lower():
-        host = export.host
-    site = dest.site if dest else None
-    return (Subject(id=f"share:{unc}", type=SubjectType.SHARE, name=unc, host=host, site=site),
-            Scope(site=site))
 
 
 def _verdict(subject: Subject, status: Status, message: str, observed: Any = None,
@@ -441,18 +430,8 @@ def cms_replicas_current(facts: Facts, params: ParamsFor[CmsReplicasCurrent]) ->
                        ids=replicas.evidence_ids)
         return
     for replica in replicas.value:
-        subject, scope = _server_subject(facts.inventory, replica.fqdn)
+        subject, scope = server_subject(facts.inventory, replica.fqdn)
         yield _replica(subject, replica, facts.now, params(scope), replicas)
-
-
-def _server_subject(inventory: Inventory, fqdn: str) -> tuple[Subject, Scope]:
-    server = next((s for s in inventory.servers if s.fqdn.lower() == fqdn.lower()), None)
-    if server is None:
-        return Subject(id=f"server:{fqdn}", type=SubjectType.SERVER, name=fqdn, host=fqdn), Scope()
-    site = server.site or inventory.site_of_pool(server.pool)
-    return (Subject(id=f"server:{server.fqdn}", type=SubjectType.SERVER, name=server.fqdn,
-                    host=server.fqdn, site=site, pool=server.pool),
-            Scope(site=site, pool=server.pool))
 
 
 def _replica(subject: Subject, replica: Replica, now: dt.datetime, p: CmsReplicasCurrent,

@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import Field
 
-from auditor.engine.registry import ESTATE_SCOPE, CheckKind, Params, ParamsFor, Scope, check_kind
+from auditor.checks.subjects import server_subject
+from auditor.engine.registry import ESTATE_SCOPE, CheckKind, Params, ParamsFor, check_kind
 from auditor.facts import Facts, Known, Unknown
 from auditor.facts.lync import ServerInventory
 from auditor.findings import Status, Subject, SubjectType, Verdict
-from auditor.inventory import Inventory, Server
 from auditor.records import HardwareSoftwareRecord, MediaRecord, SlaRecord, normal
 
 ESTATE = Subject(id="estate", type=SubjectType.ESTATE, name="estate")
@@ -74,14 +74,6 @@ def _verdict(subject: Subject, status: Status, message: str, observed: Any = Non
 
 def _subject(kind: SubjectType, name: str) -> Subject:
     return Subject(id=f"{kind.value}:{name}", type=kind, name=name)
-
-
-def server_subject(inventory: Inventory, server: Server) -> tuple[Subject, Scope]:
-    """`server:<fqdn>` with its site and pool."""
-    site = server.site or inventory.site_of_pool(server.pool)
-    subject = Subject(id=f"server:{server.fqdn}", type=SubjectType.SERVER, name=server.fqdn,
-                      host=server.fqdn, site=site, pool=server.pool)
-    return subject, Scope(site=site, pool=server.pool)
 
 
 # --- DR-010 ---------------------------------------------------------------------------------
@@ -220,7 +212,7 @@ def hardware_software_records_current(facts: Facts, params: ParamsFor[HardwareSo
     by_server = ({normal(r.server): r for r in records.value} if isinstance(records, Known)
                  else {})
     for server in facts.inventory.servers:
-        subject, scope = server_subject(facts.inventory, server)
+        subject, scope = server_subject(facts.inventory, server.fqdn)
         p = params(scope)
         if isinstance(records, Unknown):
             yield _verdict(subject, Status.ERROR, records.reason, ids=records.evidence_ids)

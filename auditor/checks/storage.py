@@ -15,11 +15,12 @@ from auditor.checks.subjects import (
     backup_gate,
     lync_databases,
     never_backed_up,
+    share_subject,
 )
-from auditor.engine.registry import CheckKind, Params, ParamsFor, Scope, check_kind
+from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
 from auditor.facts import Fact, Facts, InstanceFacts, Known, Unknown
 from auditor.facts.sql import Backup, BackupDevice
-from auditor.findings import Status, Subject, SubjectType, Verdict, worst
+from auditor.findings import Status, Subject, Verdict, worst
 from auditor.inventory import BackupDestination, InstanceRole
 
 URL_DEVICE, VIRTUAL_DEVICE, TAPE_DEVICE = 9, 7, 5
@@ -95,13 +96,6 @@ class ShareSpaceParams(Params):
     trend_days: float = Field(default=14, gt=0, le=365)
 
 
-def share_subject(dest: BackupDestination) -> tuple[Subject, Scope]:
-    """`share:<unc>` for a backup destination, with its site."""
-    subject = Subject(id=f"share:{dest.path}", type=SubjectType.SHARE, name=dest.path,
-                      host=dest.host, site=dest.site)
-    return subject, Scope(site=dest.site)
-
-
 def _slope_per_day(points: list[tuple[dt.datetime, int]]) -> float:
     """Least-squares growth of backup size, bytes per day (0 unless the points span a day)."""
     if not points:
@@ -127,7 +121,7 @@ def _writers(facts: Facts) -> Iterator[InstanceFacts]:
 def backup_share_has_space(facts: Facts, params: ParamsFor[ShareSpaceParams]) -> Iterator[Verdict]:
     """Each backup destination has room for 1.5 full sets, and will still have in 14 days."""
     for dest in facts.inventory.backup_destinations:
-        subject, scope = share_subject(dest)
+        subject, scope = share_subject(facts.inventory, dest.path)
         yield _share_verdict(facts, dest, subject, params(scope))
 
 

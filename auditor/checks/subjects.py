@@ -82,6 +82,29 @@ def instance_subject(inventory: Inventory, inst: SqlInstance) -> tuple[Subject, 
     return subject, Scope(site=site, pool=inst.pool, instance=inst.server_name)
 
 
+def share_subject(inventory: Inventory, unc: str) -> tuple[Subject, Scope]:
+    """`share:<unc>` as the inventory spells it, with the destination's host and site."""
+    dest = next((d for d in inventory.backup_destinations if d.path.lower() == unc.lower()), None)
+    export = inventory.export_share
+    host = dest.host if dest else None
+    if host is None and export is not None and export.unc.lower() == unc.lower():
+        host = export.host
+    site = dest.site if dest else None
+    return (Subject(id=f"share:{dest.path if dest else unc}", type=SubjectType.SHARE,
+                    name=dest.path if dest else unc, host=host, site=site), Scope(site=site))
+
+
+def server_subject(inventory: Inventory, fqdn: str) -> tuple[Subject, Scope]:
+    """`server:<fqdn>` with its site and pool; a server not in the inventory keeps its name."""
+    server = next((s for s in inventory.servers if s.fqdn.lower() == fqdn.lower()), None)
+    if server is None:
+        return Subject(id=f"server:{fqdn}", type=SubjectType.SERVER, name=fqdn, host=fqdn), Scope()
+    site = server.site or inventory.site_of_pool(server.pool)
+    return (Subject(id=f"server:{server.fqdn}", type=SubjectType.SERVER, name=server.fqdn,
+                    host=server.fqdn, site=site, pool=server.pool),
+            Scope(site=site, pool=server.pool))
+
+
 def audited_instances(facts: Facts) -> Iterator[InstanceFacts]:
     """Instances whose databases are subjects (restore_test instances are evidence only)."""
     for inst in facts.instances:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 # A value longer than this is cut in the report; results.json keeps it whole.
@@ -21,7 +21,8 @@ def when(value: dt.datetime) -> str:
     offset = value.utcoffset()
     if offset is None:
         raise ValueError(f"a report time must be timezone-aware: {value.isoformat()}")
-    zone = "UTC" if not offset else "UTC" + value.strftime("%z")[:3] + ":" + value.strftime("%z")[3:]
+    raw = value.strftime("%z")
+    zone = f"UTC{raw[:3]}:{raw[3:5]}" if offset else "UTC"
     name = value.tzname()
     if name and not name.startswith("UTC") and name != zone:
         zone = f"{zone} ({name})"
@@ -67,19 +68,27 @@ def _cut(text: str) -> str:
     return f"{text[:MAX_VALUE_CHARS]}… ({rest} more characters in results.json)"
 
 
+def _is_flat_list(value: Any) -> bool:
+    return isinstance(value, list | tuple) and len(value) <= _SMALL_LIST \
+        and all(_is_scalar(v) for v in value)
+
+
+def _flat(value: Any) -> str:
+    if _is_scalar(value):
+        return _scalar(value)
+    return ", ".join(_scalar(v) for v in value) if value else "none"
+
+
 def readable(value: Any) -> str:
-    """An observed/expected value as short text: 'key: value; ...' for a small flat mapping."""
+    """An observed/expected value as short text: 'key: value; key: a, b' for a small mapping."""
     if value is None:
         return ""
-    if _is_scalar(value):
-        return _cut(_scalar(value))
+    if _is_scalar(value) or _is_flat_list(value):
+        return _cut(_flat(value))
     if isinstance(value, Mapping) and len(value) <= _SMALL_DICT \
-            and all(_is_scalar(v) for v in value.values()):
-        return _cut("; ".join(f"{str(k).replace('_', ' ')}: {_scalar(v)}"
+            and all(_is_scalar(v) or _is_flat_list(v) for v in value.values()):
+        return _cut("; ".join(f"{str(k).replace('_', ' ')}: {_flat(v)}"
                               for k, v in value.items()))
-    if isinstance(value, Sequence) and len(value) <= _SMALL_LIST \
-            and all(_is_scalar(v) for v in value):
-        return _cut(", ".join(_scalar(v) for v in value)) if value else "none"
     return _cut(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
 
 
