@@ -17,13 +17,15 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor import __version__
+from auditor.canonical import write_atomic
 from auditor.errors import AuditorError, InputError
-from auditor.evidence import read_bundle, write_bundle
+from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
 from auditor.findings import Status
-from auditor.inventory import Inventory
+from auditor.inventory import Inventory, LoadedInventory
 from auditor.pipeline import Toolkit, collect_bundle
 from auditor.records import load_records, records_json_schema
-from auditor.results import Results, write_results
+from auditor.report import OutputFormat, build_view, write_report
+from auditor.results import Results, read_results, results_bytes, write_results
 from auditor.ruledoc import rules_markdown
 
 app = typer.Typer(help="Audit the backup and DR posture of Lync Server 2013 deployments.",
@@ -166,6 +168,139 @@ def evaluate_cmd(
     print_summary(results)
     out.print(f"wrote {out_path}")
     raise typer.Exit(exit_code(results, fail_under))
+
+
+FormatsOpt = Annotated[str, typer.Option("--format", help="Comma-separated: html, pdf, json.")]
+DEMO_ESTATES = ("healthy", "drifted", "neglected")
+
+
+def parse_formats(value: str) -> set[OutputFormat]:
+    """`html,pdf` -> {HTML, PDF}; an unknown name is bad input."""
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    known = {f.value for f in OutputFormat}
+    for name in names:
+        if name not in known:
+            raise InputError("--format", f"unknown format {name!r} (choose from "
+                             f"{', '.join(sorted(known))})")
+    return {OutputFormat(name) for name in names}
+
+
+@contextmanager
+def _step(message: str) -> Iterator[None]:
+    """A spinner on a terminal; nothing when stdout is a pipe or a file."""
+    if out.is_terminal:
+        with out.status(message):
+            yield
+    else:
+        yield
+
+
+def _progress(label: str, done: int, total: int) -> None:
+    if out.is_terminal:
+        out.log(f"{label}: {done}/{total}")
+
+
+def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
+                 bundle: EvidenceBundle | None, out_dir: Path, formats: set[OutputFormat],
+                 generated_at: dt.datetime) -> list[Path]:
+    view = build_view(results, toolkit.pack, loaded.inventory, bundle, generated_at)
+    with _step("rendering the report"):
+        return write_report(view, results_bytes(results), out_dir,
+                            formats | {OutputFormat.JSON})
+
+
+def _print_written(paths: list[Path]) -> None:
+    for path in paths:
+        out.print(f"wrote {path}", markup=False)
+
+
+@app.command("audit")
+def audit_cmd(
+    inventory: InventoryOpt,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the audit files.")],
+    replay: Annotated[Path | None, typer.Option("--replay", help="Take SQL and Lync evidence "
+                                                "from a recorded bundle.")] = None,
+    now: NowOpt = None,
+    formats: FormatsOpt = "html,pdf,json",
+    fail_under: FailUnderOpt = None,
+    waivers: WaiversOpt = None,
+) -> None:
+    """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf."""
+    def run() -> tuple[Results, list[Path]]:
+        wanted = parse_formats(formats)
+        at = parse_now(now)
+        toolkit = Toolkit()
+        loaded = toolkit.load_inventory(inventory)
+        found = toolkit.load_waivers(loaded, waivers)
+        started = read_bundle(replay)[0].collected_at if replay else dt.datetime.now(dt.UTC)
+        with _step("collecting evidence"):
+            bundle = collect_bundle(toolkit, loaded, replay, started, _progress)
+        evidence_path = out_dir / "evidence.json"
+        digest = write_bundle(bundle, evidence_path)
+        results = toolkit.evaluate(bundle, digest, loaded, found, at)
+        paths = _write_audit(toolkit, results, loaded, bundle, out_dir, wanted,
+                             dt.datetime.now(dt.UTC))
+        return results, [evidence_path, *paths]
+    results, paths = _guarded(run)
+    _print_written(paths)
+    print_summary(results)
+    raise typer.Exit(exit_code(results, fail_under))
+
+
+@app.command("report")
+def report_cmd(
+    results_path: Annotated[Path, typer.Argument(metavar="RESULTS", help="results.json.")],
+    inventory: InventoryOpt,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report.")],
+    bundle_path: Annotated[Path | None, typer.Option("--bundle", help="Evidence bundle, for "
+                                                     "the evidence appendix.")] = None,
+    formats: FormatsOpt = "html,pdf",
+) -> None:
+    """Render report.html and report.pdf from an existing results.json."""
+    def run() -> list[Path]:
+        wanted = parse_formats(formats)
+        toolkit = Toolkit()
+        loaded = toolkit.load_inventory(inventory)
+        results = read_results(results_path)
+        bundle = read_bundle(bundle_path)[0] if bundle_path else None
+        view = build_view(results, toolkit.pack, loaded.inventory, bundle,
+                          dt.datetime.now(dt.UTC))
+        with _step("rendering the report"):
+            return write_report(view, results_bytes(results), out_dir, wanted)
+    _print_written(_guarded(run))
+
+
+def demo_dir(estate: str) -> Path:
+    """A demo estate shipped inside the package."""
+    return Path(__file__).resolve().parent / "data" / "fixtures" / "demo" / estate
+
+
+@app.command("demo")
+def demo_cmd(
+    estate: Annotated[str, typer.Option("--estate", help="healthy, drifted or neglected.")]
+    = "drifted",
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the audit files.")]
+    = Path("auditor-demo"),
+) -> None:
+    """Audit a bundled demo estate from its recorded evidence; exit 0 once the report is out."""
+    def run() -> tuple[Results, list[Path]]:
+        if estate not in DEMO_ESTATES:
+            raise InputError("--estate", f"unknown demo estate {estate!r} (choose from "
+                             f"{', '.join(DEMO_ESTATES)})")
+        source = demo_dir(estate)
+        toolkit = Toolkit()
+        loaded = toolkit.load_inventory(source / "inventory.yaml")
+        bundle, digest = read_bundle(source / "evidence.json")
+        write_atomic(out_dir / "evidence.json", (source / "evidence.json").read_bytes())
+        results = toolkit.evaluate(bundle, digest, loaded, toolkit.load_waivers(loaded, None))
+        paths = _write_audit(toolkit, results, loaded, bundle, out_dir,
+                             {OutputFormat.HTML, OutputFormat.PDF}, results.now)
+        return results, [out_dir / "evidence.json", *paths]
+    results, paths = _guarded(run)
+    _print_written(paths)
+    print_summary(results)
+    out.print(f"demo report of the {estate} estate: {out_dir.resolve() / 'report.pdf'}",
+              markup=False)
 
 
 @rules_app.command("list")
