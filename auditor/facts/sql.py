@@ -218,6 +218,14 @@ class Mirroring:
 
 
 @dataclass(frozen=True)
+class HourlyUsage:
+    """Lync sessions that started in one hour of the day (UTC), from LcsCDR."""
+
+    hour_utc: int
+    sessions: int
+
+
+@dataclass(frozen=True)
 class InstanceFacts:
     """Everything the SQL probes established about one instance."""
 
@@ -233,6 +241,7 @@ class InstanceFacts:
     files: Fact[tuple[DatabaseFile, ...]]
     mirroring: Fact[dict[int, Mirroring]]
     encryption: Fact[dict[int, str | None]]
+    cdr_usage: Fact[tuple[HourlyUsage, ...]]
 
 
 def derive_instance(index: Mapping[str, Observation], inst: SqlInstance) -> InstanceFacts:
@@ -263,6 +272,7 @@ def derive_instance(index: Mapping[str, Observation], inst: SqlInstance) -> Inst
         files=fact_from(index, Source.SQL, "database_files", target, _files),
         mirroring=fact_from(index, Source.SQL, "mirroring", target, _mirroring),
         encryption=fact_from(index, Source.SQL, "backup_encryption", target, _encryption),
+        cdr_usage=fact_from(index, Source.SQL, "cdr_hourly_usage", target, _cdr_usage),
     )
 
 
@@ -451,3 +461,15 @@ def _mirroring(obs: Observation) -> dict[int, Mirroring]:
 
 def _encryption(obs: Observation) -> dict[int, str | None]:
     return {as_int(r, "backup_set_id"): as_opt_str(r, "key_algorithm") for r in obs.data}
+
+
+def _cdr_usage(obs: Observation) -> tuple[HourlyUsage, ...]:
+    rows = []
+    for r in obs.data:
+        hour, sessions = as_int(r, "hour_utc"), as_int(r, "sessions")
+        if not 0 <= hour <= 23:
+            raise BadValueError("hour_utc", hour, "an hour 0-23")
+        if sessions < 0:
+            raise BadValueError("sessions", sessions, "a count >= 0")
+        rows.append(HourlyUsage(hour_utc=hour, sessions=sessions))
+    return tuple(sorted(rows, key=lambda u: u.hour_utc))
