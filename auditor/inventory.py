@@ -108,8 +108,13 @@ class SqlInstance(Model):
     site: str | None = None
     pool: Fqdn | None = None
     stores: list[str] = Field(default_factory=list)
-    connection: str | None = None
+    connection: str | None = Field(default=None, description="ODBC connection string to msdb, "
+                                   "without a password")
     credential: Credential | None = None
+    encrypt: bool = Field(default=True, description="TLS to the server; false is an explicit "
+                          "opt-out for old servers and is shown in the report")
+    login_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 15
+    query_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 120
 
     @model_validator(mode="after")
     def _checks(self) -> Self:
@@ -173,6 +178,49 @@ class Policy(Model):
     overrides: list[PolicyOverride] = Field(default_factory=list)
 
 
+class LyncTransport(StrEnum):
+    """WinRM transport."""
+
+    HTTPS = "https"
+    HTTP = "http"
+
+
+class LyncAuth(StrEnum):
+    """WinRM authentication."""
+
+    NEGOTIATE = "negotiate"
+    KERBEROS = "kerberos"
+    NTLM = "ntlm"
+    CREDSSP = "credssp"
+    BASIC = "basic"
+
+
+class LyncAccess(Model):
+    """How to reach the Lync servers over PowerShell remoting (WinRM)."""
+
+    management_servers: list[Fqdn] = Field(min_length=1, description="servers with the Lync "
+                                           "Management Shell that run deployment and pool probes; "
+                                           "the first reachable one is used")
+    transport: Annotated[LyncTransport, Field(strict=False)] = LyncTransport.HTTPS
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    auth: Annotated[LyncAuth, Field(strict=False)] = LyncAuth.NEGOTIATE
+    ca_bundle: str | None = Field(default=None, description="CA file to validate the WinRM "
+                                  "certificate; the system store when absent")
+    allow_basic_over_http: bool = Field(default=False, description="explicit opt-in, shown in "
+                                        "the report")
+    credential: Credential | None = None
+    command_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 120
+    connect_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 15
+
+    @model_validator(mode="after")
+    def _basic_needs_consent(self) -> Self:
+        if (self.auth is LyncAuth.BASIC and self.transport is LyncTransport.HTTP
+                and not self.allow_basic_over_http):
+            raise ValueError("basic authentication over http sends the password in clear text; "
+                             "use https or set allow_basic_over_http: true")
+        return self
+
+
 class Estate(Model):
     """Who and what this inventory describes."""
 
@@ -192,6 +240,7 @@ class Inventory(Model):
     sql_instances: list[SqlInstance] = Field(default_factory=list)
     backup_destinations: list[BackupDestination] = Field(default_factory=list)
     export_share: ExportShare | None = None
+    lync: LyncAccess | None = None
     policy: Policy = Field(default_factory=Policy)
     waivers: str | None = Field(default=None, description="waivers file, relative to this file")
     records: str | None = Field(default=None, description="records file or folder")
