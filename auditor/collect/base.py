@@ -35,3 +35,14 @@ class Collector(Protocol):
     def collect(self, context: CollectContext) -> Sequence[Observation]:
         """Every observation this source can make for the inventory's targets."""
         ...
+
+
+@dataclass(frozen=True)
+class PreflightCheck:
+    """One thing `auditor preflight` verified about a target, and the fix when it failed."""
+
+    target: str
+    check: str
+    ok: bool
+    detail: str
+    fix: str | None = None

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from auditor import __version__
 from auditor.canonical import write_atomic
+from auditor.cli import lab_lync, lab_sql
 from auditor.errors import AuditorError, InputError
 from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
 from auditor.findings import Status
@@ -37,6 +38,11 @@ records_app = typer.Typer(help="The admins' records (YAML or CSV).", no_args_is_
 app.add_typer(rules_app, name="rules")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(records_app, name="records")
+lab_app = typer.Typer(help="Local stand-ins for SQL Server and Lync, for demos and tests.",
+                      no_args_is_help=True)
+lab_app.add_typer(lab_sql.app, name="sql")
+lab_app.add_typer(lab_lync.app, name="lync")
+app.add_typer(lab_app, name="lab")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -272,7 +278,7 @@ def report_cmd(
 
 def demo_dir(estate: str) -> Path:
     """A demo estate shipped inside the package."""
-    return Path(__file__).resolve().parent / "data" / "fixtures" / "demo" / estate
+    return Path(__file__).resolve().parent.parent / "data" / "fixtures" / "demo" / estate
 
 
 @app.command("demo")

@@ -1,0 +1,1 @@
+"""The probe catalogue: the SQL and PowerShell probes the live collectors run."""
