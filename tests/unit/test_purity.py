@@ -25,7 +25,8 @@ bundle, digest = read_bundle(estate / "evidence.json")
 rng = random.Random(seed)
 observations = list(bundle.observations)
 rng.shuffle(observations)
-observations = [o.model_copy(update={"data": rng.sample(o.data, len(o.data))}) for o in observations]
+observations = [o.model_copy(update={"data": rng.sample(o.data, len(o.data))})
+                for o in observations]
 bundle = bundle.model_copy(update={"observations": observations})
 results = toolkit.evaluate(bundle, digest, loaded, toolkit.load_waivers(loaded, None))
 sys.stdout.buffer.write(results_bytes(results))
