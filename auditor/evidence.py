@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -13,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from auditor.canonical import JsonValue, pretty_bytes, sha256_of, to_json_value, write_atomic
 from auditor.errors import InputError
-from auditor.yamlio import read_text
+from auditor.yamlio import json_validation_error, load_json_document
 
 BUNDLE_FORMAT: Final = "auditor-evidence"
 BUNDLE_VERSION: Final = 1
@@ -114,22 +113,14 @@ def write_bundle(bundle: EvidenceBundle, path: Path) -> str:
 
 def read_bundle(path: Path) -> tuple[EvidenceBundle, str]:
     """Read and verify a bundle; return it with the SHA-256 of the file's bytes."""
-    text = read_text(path)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
-    if not isinstance(raw, dict) or raw.get("format") != BUNDLE_FORMAT:
-        raise InputError(path, "not an auditor evidence bundle", field="format")
+    raw = load_json_document(path, BUNDLE_FORMAT, "evidence bundle")
     if raw.get("version") != BUNDLE_VERSION:
         raise InputError(path, f"unsupported bundle version {raw.get('version')!r}",
                          field="version")
     try:
         bundle = EvidenceBundle.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InputError(path, str(err["msg"]), field=field) from None
+        raise json_validation_error(exc, path) from None
     for i, obs in enumerate(bundle.observations):
         if sha256_of(obs.data) != obs.sha256:
             raise InputError(path, f"observation {obs.id} does not match its sha256 "

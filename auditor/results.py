@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal
@@ -15,9 +14,8 @@ from auditor.canonical import pretty_bytes, write_atomic
 from auditor.engine.rules import RulePack
 from auditor.engine.score import Score, rollup, score
 from auditor.engine.waivers import Waiver
-from auditor.errors import InputError
 from auditor.findings import Finding, Severity, Status, worst
-from auditor.yamlio import read_text
+from auditor.yamlio import json_validation_error, load_json_document
 
 RESULTS_FORMAT: Final = "auditor-results"
 
@@ -136,19 +134,11 @@ def write_results(results: Results, path: Path) -> None:
 
 def read_results(path: Path) -> Results:
     """Read a results.json written by `auditor evaluate`."""
-    text = read_text(path)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
-    if not isinstance(raw, dict) or raw.get("format") != RESULTS_FORMAT:
-        raise InputError(path, "not an auditor results file", field="format")
+    raw = load_json_document(path, RESULTS_FORMAT, "results file")
     try:
         return Results.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        raise InputError(path, str(err["msg"]),
-                         field=".".join(str(p) for p in err["loc"])) from None
+        raise json_validation_error(exc, path) from None
 
 
 def results_json_schema() -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -164,6 +165,24 @@ def load_csv(path: Path) -> tuple[list[dict[str, Any]], LineMap]:
     except csv.Error as exc:
         raise InputError(path, f"invalid CSV: {exc}", line=reader.line_num) from None
     return rows, lines
+
+
+def load_json_document(path: Path, file_format: str, description: str) -> dict[str, Any]:
+    """A JSON file whose top-level `format` names what it is (bundle, results)."""
+    text = read_text(path)
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    if not isinstance(raw, dict) or raw.get("format") != file_format:
+        raise InputError(path, f"not an auditor {description}", field="format")
+    return raw
+
+
+def json_validation_error(exc: ValidationError, path: Path) -> InputError:
+    """The first pydantic error of a JSON document, naming its field."""
+    err = exc.errors(include_url=False)[0]
+    return InputError(path, str(err["msg"]), field=".".join(str(p) for p in err["loc"]))
 
 
 def dotted(loc: Sequence[str | int]) -> str:
