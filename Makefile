@@ -8,7 +8,7 @@ setup:
 	@scripts/bootstrap.sh
 
 lint: setup
-	$(VENV)/ruff check auditor tests benchmarks
+	$(VENV)/ruff check auditor tests benchmarks tools
 
 typecheck: setup
 	$(VENV)/mypy

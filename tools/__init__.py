@@ -1,0 +1,1 @@
+"""Developer tools of the auditor project (not shipped in the wheel)."""
