@@ -235,7 +235,9 @@ def _acl(obs: Observation) -> tuple[AccessRule, ...]:
             raise BadValueError("AccessControlType", kind, "Allow or Deny")
         rules.append(AccessRule(identity=_identity(r), rights=_rights(r),
                                 allow=kind in ("Allow", 0), inherited=as_bool(r, "IsInherited")))
-    return tuple(rules)
+    # Rows come in whatever order the server listed them: sort, so evaluation is order-free.
+    return tuple(sorted(rules, key=lambda a: (a.identity.lower(), a.rights, a.allow,
+                                              a.inherited)))
 
 
 def _space(obs: Observation) -> ShareSpace:

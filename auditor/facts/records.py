@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from auditor.canonical import canonical_bytes
 from auditor.evidence import Observation, Source
 from auditor.facts.base import BadValueError, Fact, Unknown, fact_from
 from auditor.records import (
@@ -58,7 +59,8 @@ def _kind(index: Mapping[str, Observation], kind: str) -> Fact[tuple[Record, ...
                 column = ".".join(str(p) for p in err["loc"]) or kind
                 raise BadValueError(f"{column} (row {i + 1})", row.get(column), err["msg"],
                                     problem=True) from None
-        return tuple(rows)
+        # The order of a records file carries no meaning: sort, so evaluation is order-free.
+        return tuple(sorted(rows, key=lambda r: canonical_bytes(r.model_dump(mode="json"))))
 
     fact = fact_from(index, Source.RECORDS, kind, RECORDS_TARGET, parse)
     if isinstance(fact, Unknown) and "not collected" in fact.reason:

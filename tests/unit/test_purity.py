@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
-ESTATE = ROOT / "fixtures" / "demo" / "drifted"
+DEMO = ROOT / "fixtures" / "demo"
 
 # Loads the bundle, shuffles observations and their rows with the given seed, evaluates at the
 # bundle's collection time and writes results.json bytes to stdout.
@@ -33,16 +35,17 @@ sys.stdout.buffer.write(results_bytes(results))
 """
 
 
-def _evaluate(seed: int, hash_seed: str, tz: str, locale: str) -> bytes:
+def _evaluate(estate: str, seed: int, hash_seed: str, tz: str, locale: str) -> bytes:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed, "TZ": tz, "LC_ALL": locale, "LANG": locale}
-    done = subprocess.run([sys.executable, "-c", DRIVER, str(ESTATE), str(seed)], env=env,
+    done = subprocess.run([sys.executable, "-c", DRIVER, str(DEMO / estate), str(seed)], env=env,
                           capture_output=True, timeout=120, check=True, cwd=ROOT)
     return done.stdout
 
 
-def test_results_are_byte_identical_across_processes() -> None:
-    first = _evaluate(1, "1", "Australia/Brisbane", "C.UTF-8")
-    second = _evaluate(2, "4242", "America/Chicago", "POSIX")
+@pytest.mark.parametrize("estate", ["healthy", "drifted", "neglected"])
+def test_results_are_byte_identical_across_processes(estate: str) -> None:
+    first = _evaluate(estate, 1, "1", "Australia/Brisbane", "C.UTF-8")
+    second = _evaluate(estate, 2, "4242", "America/Chicago", "POSIX")
     assert first.startswith(b"{")
     assert b'"findings"' in first
     assert first == second
