@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from auditor.checks import check_kinds
-from auditor.collect.base import CollectContext, Progress, no_progress
+from auditor.collect.base import CollectContext, Collector, Progress, no_progress
+from auditor.collect.lync import LyncCollector
 from auditor.collect.records import collect_records
 from auditor.collect.replay import ReplayCollector
 from auditor.collect.runner import collect
+from auditor.collect.sql import SqlCollector
 from auditor.engine.evaluate import evaluate
 from auditor.engine.policy import validate_policy
 from auditor.engine.registry import CheckKind
@@ -74,10 +76,17 @@ class RecordsCollector:
 
 def collect_bundle(toolkit: Toolkit, loaded: LoadedInventory, replay: Path | None,
                    started_at: dt.datetime, progress: Progress = no_progress) -> EvidenceBundle:
-    """Records are always read fresh; SQL and Lync evidence comes from a recorded bundle for now."""
+    """Live SQL (instances with a connection string) and Lync (when the inventory says how to
+    reach it) evidence, over a recorded bundle when one is given; records are read fresh.
+    A later collector's observation replaces an earlier one with the same id."""
     context = CollectContext(inventory=loaded, started_at=started_at, progress=progress)
-    collectors: list[Any] = []
+    inventory = loaded.inventory
+    collectors: list[Collector] = []
     if replay is not None:
         collectors.append(ReplayCollector(replay))
+    if any(inst.connection for inst in inventory.sql_instances):
+        collectors.append(SqlCollector())
+    if inventory.lync is not None:
+        collectors.append(LyncCollector())
     collectors.append(RecordsCollector())
     return collect(context, collectors, toolkit.pack.version)

@@ -19,6 +19,7 @@ from rich.table import Table
 from auditor import __version__
 from auditor.canonical import write_atomic
 from auditor.cli import lab_lync, lab_sql
+from auditor.cli.preflight import preflight
 from auditor.errors import AuditorError, InputError
 from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
 from auditor.findings import Status
@@ -38,6 +39,7 @@ records_app = typer.Typer(help="The admins' records (YAML or CSV).", no_args_is_
 app.add_typer(rules_app, name="rules")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(records_app, name="records")
+app.command("preflight")(preflight)
 lab_app = typer.Typer(help="Local stand-ins for SQL Server and Lync, for demos and tests.",
                       no_args_is_help=True)
 lab_app.add_typer(lab_sql.app, name="sql")

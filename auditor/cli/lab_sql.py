@@ -2,7 +2,94 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 app = typer.Typer(help="A local PostgreSQL lab standing in for the SQL Server back ends.",
                   no_args_is_help=True)
+
+STATE_FILE = "sql-lab.json"
+ENV_FILE = "lab.env"
+DirOpt = Annotated[Path, typer.Option("--dir", help="Folder for the lab's inventories, "
+                                      "replay bundles and state.")]
+console = Console(highlight=False, soft_wrap=True)
+
+
+@app.command("up")
+def up(
+    directory: DirOpt = Path("auditor-lab"),
+    estates: Annotated[list[str] | None, typer.Option(
+        "--estate", help="Demo estate to load (repeatable; default: all three).")] = None,
+) -> None:
+    """Start the lab, load the demo estates, and write an inventory for each."""
+    from auditor.cli import _guarded
+
+    directory = directory.absolute()
+
+    def run() -> list[tuple[str, Path, Path, int]]:
+        return _up(directory, estates or [])
+
+    built = _guarded(run)
+    table = Table("estate", "SQL instances", "inventory", box=None)
+    for name, inventory, _replay, count in built:
+        table.add_row(name, str(count), str(inventory))
+    console.print(table)
+    env = directory / ENV_FILE
+    name, inventory, replay, _ = built[0]
+    console.print(f"\nlab up; passwords in {env} (mode 0600). Audit an estate live:\n"
+                  f"  env $(cat {env}) auditor audit --inventory {inventory} "
+                  f"--replay {replay} --out audit-{name}\n"
+                  f"stop it with: auditor lab sql down --dir {directory}", markup=False)
+
+
+def _up(directory: Path, wanted: list[str]) -> list[tuple[str, Path, Path, int]]:
+    from auditor.errors import InputError
+    from auditor.lab.cluster import LabCluster
+    from auditor.lab.demo import DEMO_ESTATES, build_estate, demo_root, write_env
+
+    unknown = [e for e in wanted if e not in DEMO_ESTATES]
+    if unknown:
+        raise InputError("--estate", f"unknown demo estate {unknown[0]!r} (choose from "
+                         f"{', '.join(DEMO_ESTATES)})")
+    if (directory / STATE_FILE).exists():
+        raise InputError(directory / STATE_FILE, "a lab is already up here; run "
+                         f"`auditor lab sql down --dir {directory}` first")
+    cluster = LabCluster.start()
+    try:
+        built = [build_estate(cluster, demo_root() / name, directory)
+                 for name in (wanted or list(DEMO_ESTATES))]
+        write_env(directory / ENV_FILE, built)
+        (directory / STATE_FILE).write_text(cluster.state.to_json(), encoding="utf-8")
+    except BaseException:
+        cluster.stop()
+        raise
+    return [(e.name, e.inventory, e.replay, len(e.instances)) for e in built]
+
+
+@app.command("down")
+def down(directory: DirOpt = Path("auditor-lab")) -> None:
+    """Stop the lab and remove what `up` wrote."""
+    from auditor.cli import _guarded
+
+    def run() -> str:
+        from auditor.errors import InputError
+        from auditor.lab.cluster import ClusterState, stop_cluster
+        from auditor.lab.demo import DEMO_ESTATES
+
+        state_path = directory / STATE_FILE
+        if not state_path.exists():
+            raise InputError(state_path, "no lab is up here")
+        state = ClusterState.from_json(state_path.read_text(encoding="utf-8"))
+        stop_cluster(state)
+        for name in DEMO_ESTATES:
+            shutil.rmtree(directory / name, ignore_errors=True)
+        (directory / ENV_FILE).unlink(missing_ok=True)
+        state_path.unlink()
+        return f"lab on port {state.port} stopped and removed"
+
+    console.print(_guarded(run), markup=False)

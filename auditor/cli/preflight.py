@@ -1,3 +1,63 @@
 """`auditor preflight`: can every target be reached, logged into and read?"""
 
 from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from auditor.collect.base import PreflightCheck
+from auditor.collect.sql import preflight_sql
+from auditor.inventory import LoadedInventory
+
+PreflightInventoryOpt = Annotated[Path, typer.Option("--inventory", "-i",
+                                                     help="Inventory YAML file.")]
+
+
+def lync_checks(loaded: LoadedInventory) -> list[PreflightCheck]:
+    """The Lync preflight, when the Lync collector provides one and the inventory names Lync
+    access or Lync servers (a SQL-only inventory is not failed for lacking a lync: section)."""
+    inv = loaded.inventory
+    if inv.lync is None and not inv.servers and not inv.pools:
+        return []
+    if importlib.util.find_spec("auditor.collect.lync") is None:
+        return []
+    module = importlib.import_module("auditor.collect.lync")
+    check = getattr(module, "preflight_lync", None)
+    if check is None:
+        return []
+    return list(check(loaded))
+
+
+def render(checks: list[PreflightCheck], console: Console) -> None:
+    """One row per check, then the fix of each failed check in full (to copy and run)."""
+    table = Table("target", "check", "result", "detail", box=None, show_lines=False)
+    for c in checks:
+        table.add_row(c.target, c.check, "ok" if c.ok else "FAILED", c.detail)
+    console.print(table)
+    failed = [c for c in checks if not c.ok]
+    fixes = [c for c in failed if c.fix]
+    if fixes:
+        console.print("\nfixes:", markup=False)
+    for c in fixes:
+        console.print(f"- {c.target} {c.check}:\n  fix: {c.fix}", markup=False, soft_wrap=True)
+    console.print(f"{len(checks)} checks, {len(failed)} failed", markup=False)
+
+
+def preflight(inventory: PreflightInventoryOpt) -> None:
+    """Check reachability, login and every permission the probes need, with the fixes."""
+    from auditor.cli import ExitCode, _guarded, out
+    from auditor.pipeline import Toolkit
+
+    def run() -> list[PreflightCheck]:
+        loaded = Toolkit().load_inventory(inventory)
+        return preflight_sql(loaded) + lync_checks(loaded)
+
+    checks = _guarded(run)
+    render(checks, out)
+    raise typer.Exit(ExitCode.FINDINGS if any(not c.ok for c in checks) else ExitCode.OK)

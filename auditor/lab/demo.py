@@ -1,0 +1,148 @@
+"""The demo estates as a live lab: one database per SQL instance, an inventory that points at them.
+
+For each estate the lab writes `<dir>/<estate>/inventory.yaml` (the demo inventory with a
+connection string and an env credential per SQL instance) and `<dir>/<estate>/replay.json`:
+the recorded bundle without the SQL observations the lab now serves, so Lync evidence, records
+and the T-SQL-only probes (which a PostgreSQL lab cannot answer) still come from the recording.
+Its collection time is the recording's, which is where the lab's instance clocks are stopped.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import auditor
+from auditor.canonical import write_atomic
+from auditor.evidence import EvidenceBundle, Source, read_bundle, write_bundle
+from auditor.inventory import load_inventory
+from auditor.lab.cluster import LabCluster, LabError
+from auditor.lab.instance import LabLogin, create_instance
+from auditor.lab.loader import InstanceData, lab_probes, sql_observations
+from auditor.yamlio import load_yaml
+
+DEMO_ESTATES = ("healthy", "drifted", "neglected")
+
+
+def demo_root() -> Path:
+    """The demo estates shipped inside the package."""
+    return Path(auditor.__file__).resolve().parent / "data" / "fixtures" / "demo"
+
+
+def slug(text: str) -> str:
+    """`SQLBNE01\\RTC` -> `sqlbne01_rtc`."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class LabInstanceRef:
+    """Where one simulated instance lives and how to log in."""
+
+    server_name: str
+    database: str
+    login: LabLogin
+    env_var: str
+    connection: str
+
+
+@dataclass(frozen=True)
+class LabEstate:
+    """One demo estate served by the lab."""
+
+    name: str
+    source: Path
+    folder: Path
+    inventory: Path
+    replay: Path
+    recorded: EvidenceBundle
+    instances: tuple[LabInstanceRef, ...]
+    env: Mapping[str, str] = field(repr=False)
+
+
+def build_estate(cluster: LabCluster, source: Path, out_dir: Path, name: str | None = None,
+                 *, ssl: bool = True) -> LabEstate:
+    """Load one demo estate into the lab and write its inventory and replay bundle."""
+    name = name or source.name
+    loaded = load_inventory(source / "inventory.yaml")
+    recorded, _ = read_bundle(source / "evidence.json")
+    runnable = lab_probes()
+    refs: list[LabInstanceRef] = []
+    for inst in loaded.inventory.sql_instances:
+        data = InstanceData(inst.server_name,
+                            sql_observations(recorded.observations, inst.server_name))
+        bad = data.unreproducible(runnable)
+        if bad:
+            raise LabError(f"{name}: {inst.server_name}: the lab cannot reproduce the recorded "
+                           f"status of {', '.join(bad)}")
+        key = slug(f"{name} {inst.server_name}")
+        login = LabLogin(f"audit_{key}", secrets.token_urlsafe(18))
+        create_instance(cluster, key, data, login)
+        refs.append(LabInstanceRef(
+            server_name=inst.server_name, database=key, login=login,
+            env_var=f"AUDITOR_LAB_{key.upper()}_PASSWORD",
+            connection=cluster.odbc(key, login.name)))
+    folder = out_dir / name
+    inventory = write_inventory(source / "inventory.yaml", folder / "inventory.yaml", refs,
+                                encrypt=ssl)
+    replay = write_replay(recorded, folder / "replay.json", runnable)
+    return LabEstate(name=name, source=source, folder=folder, inventory=inventory,
+                     replay=replay, recorded=recorded, instances=tuple(refs),
+                     env={r.env_var: r.login.password for r in refs})
+
+
+def write_inventory(source: Path, target: Path, refs: list[LabInstanceRef], *,
+                    encrypt: bool = True) -> Path:
+    """The demo inventory with live connection strings; relative paths made absolute."""
+    data, _ = load_yaml(source)
+    if not isinstance(data, dict):
+        raise LabError(f"{source}: not an inventory")
+    by_name = {r.server_name.lower(): r for r in refs}
+    for inst in data.get("sql_instances") or []:
+        ref = by_name.get(str(inst.get("server_name", "")).lower())
+        if ref is None:
+            continue
+        inst["connection"] = ref.connection
+        inst["credential"] = {"kind": "env", "name": ref.env_var, "username": ref.login.name}
+        inst["encrypt"] = encrypt
+    for key in ("records", "waivers"):
+        if isinstance(data.get(key), str):
+            data[key] = str((source.parent / data[key]).resolve())
+    header = (f"# Written by `auditor lab sql up` from {source}.\n"
+              "# Each SQL instance is a database in the local PostgreSQL lab; the passwords are "
+              "in the environment variables named below (see lab.env).\n")
+    text = header + yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, width=100)
+    write_atomic(target, text.encode("utf-8"))
+    return target
+
+
+def _plain(value: Any) -> Any:
+    """Dates and other YAML scalars as the loader read them, containers as plain ones."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def write_replay(recorded: EvidenceBundle, target: Path, runnable: frozenset[str]) -> Path:
+    """The recording minus the SQL observations the lab serves live."""
+    kept = [o for o in recorded.observations
+            if o.source is not Source.SQL or o.probe not in runnable]
+    write_bundle(recorded.model_copy(update={"observations": kept}), target)
+    return target
+
+
+def write_env(path: Path, estates: list[LabEstate]) -> Path:
+    """`NAME=password` lines for every lab login, readable by the owner only."""
+    lines = [f"{k}={v}\n" for estate in estates for k, v in sorted(estate.env.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
