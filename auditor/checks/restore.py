@@ -2,10 +2,10 @@
 
 Fail closed, for this rule, means: never pass without positive evidence of a test. A qualifying
 restore found on any readable instance, or a succeeded drill record, is that evidence, and an
-unreadable instance cannot take it away. Without it the verdict is `fail` when at least one
-instance's restore history was read (the message names every instance that could not be), and
-`error` only when no restore history at all could be read and no drill record for the database
-exists, because then nothing was assessed.
+unreadable instance cannot take it away. Without it the verdict is `error` (could not assess)
+while any audited instance's restore history could not be read, since the missing test may be
+recorded there; the message names those instances. Only when every history was read is the
+absence of a test a `fail`.
 """
 
 from __future__ import annotations
@@ -146,14 +146,16 @@ def _restore_verdict(facts: Facts, db: LyncDatabase, histories: _Histories,
         observed["last_test"] = newest.when.isoformat()
         return db.verdict(Status.PASS, f"last restore test {age} d ago: {newest.text}",
                           observed, expected, ids)
-    if not histories.readable and not records:
+    if histories.unreadable or not histories.readable:
         why = "; ".join(dict.fromkeys(histories.reasons)) or "no SQL instance in the inventory"
         drill_fact = facts.records.restore_drills
         if not isinstance(drill_fact, Known):
             why += f"; {drill_fact.reason}"
             ids += drill_fact.evidence_ids
-        return db.verdict(Status.ERROR, f"no restore history could be read and no restore drill "
-                          f"is recorded: {why}", observed, expected, ids)
+        if histories.readable:
+            why = f"restore history unreadable on {', '.join(histories.unreadable)}: {why}"
+        return db.verdict(Status.ERROR, f"no restore test found, and not every restore history "
+                          f"could be read ({why})", observed, expected, ids)
     parts = [f"no restore test in the last {p.max_age_days:g} d"]
     if rejected:
         parts.append(f"restores that are not tests: {'; '.join(rejected[:3])}")
@@ -161,8 +163,6 @@ def _restore_verdict(facts: Facts, db: LyncDatabase, histories: _Histories,
         last = max(records, key=lambda r: r.date)
         outcome = "succeeded" if last.succeeded else "failed"
         parts.append(f"last recorded drill {last.date} ({outcome})")
-    if histories.unreadable:
-        parts.append(f"restore history unreadable on {', '.join(histories.unreadable)}")
     return db.verdict(Status.FAIL, "; ".join(parts), observed, expected, ids)
 
 

@@ -55,12 +55,10 @@ def _citing(results: Results, obs_ids: set[str]) -> list[tuple[str, str, str, st
 
 def _errors_not_passes(results: Results, obs_ids: set[str], reason: str) -> None:
     """Every finding resting on a faulted observation is an error naming the reason; none
-    passes. One documented exception (checks/restore.py): BR-060 says `fail`, naming the
-    unreadable instances, when other instances' restore histories were read and show no test."""
+    passes."""
     citing = _citing(results, obs_ids)
     assert citing, sorted(obs_ids)
-    wrong = [f for f in citing if f[2] != "error"
-             and not (f[0] == "BR-060" and f[2] == "fail" and "unreadable on" in f[3])]
+    wrong = [f for f in citing if f[2] != "error"]
     assert not wrong, wrong
     errors = [f for f in citing if f[2] == "error"]
     assert errors
