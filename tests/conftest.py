@@ -1,1 +1,2 @@
 """Shared fixtures."""
+pytest_plugins = ["tests.golden_plugin"]

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -26,7 +27,13 @@ from auditor.findings import Status
 from auditor.inventory import Inventory, LoadedInventory
 from auditor.pipeline import Toolkit, collect_bundle
 from auditor.records import load_records, records_json_schema
-from auditor.report import OutputFormat, build_view, write_report
+from auditor.report import (
+    AppendixMode,
+    OutputFormat,
+    build_view,
+    load_responses,
+    write_report,
+)
 from auditor.results import Results, read_results, results_bytes, write_results
 from auditor.ruledoc import rules_markdown
 
@@ -178,7 +185,24 @@ def evaluate_cmd(
     raise typer.Exit(exit_code(results, fail_under))
 
 
-FormatsOpt = Annotated[str, typer.Option("--format", help="Comma-separated: html, pdf, json.")]
+FormatsOpt = Annotated[str, typer.Option(
+    "--format", help="Comma-separated: html, pdf, pdfa (PDF/A-3b with the evidence attached), "
+                     "json, csv, junit, md.")]
+ResponsesOpt = Annotated[Path | None, typer.Option(
+    "--responses", help="Management responses (YAML, keyed by subject id).")]
+AppendixOpt = Annotated[str, typer.Option(
+    "--appendix", help="Evidence appendix: full, summary or split (a separate file).")]
+AppendixRowsOpt = Annotated[int, typer.Option("--appendix-rows", min=0, max=10_000,
+                                              help="Rows shown per observation.")]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the report commands share: management responses and the appendix layout."""
+
+    responses: Path | None = None
+    appendix: str = "full"
+    appendix_rows: int = 10
 DEMO_ESTATES = ("healthy", "drifted", "neglected")
 
 
@@ -209,12 +233,22 @@ def _progress(label: str, done: int, total: int) -> None:
 
 
 def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
-                 bundle: EvidenceBundle | None, out_dir: Path, formats: set[OutputFormat],
-                 generated_at: dt.datetime) -> list[Path]:
-    view = build_view(results, toolkit.pack, loaded.inventory, bundle, generated_at)
+                 bundle: tuple[EvidenceBundle, bytes] | None, out_dir: Path,
+                 formats: set[OutputFormat], generated_at: dt.datetime,
+                 options: ReportOptions = ReportOptions()) -> list[Path]:
+    try:
+        appendix = AppendixMode(options.appendix)
+    except ValueError:
+        raise InputError("--appendix", f"unknown appendix mode {options.appendix!r} (choose "
+                         f"from {', '.join(m.value for m in AppendixMode)})") from None
+    responses = (load_responses(options.responses, {r.id for r in toolkit.pack.rules})
+                 if options.responses else ())
+    view = build_view(results, toolkit.pack, loaded.inventory, bundle[0] if bundle else None,
+                      generated_at, responses=responses, appendix_mode=appendix,
+                      appendix_rows=options.appendix_rows,
+                      evidence_bytes=bundle[1] if bundle else None)
     with _step("rendering the report"):
-        return write_report(view, results_bytes(results), out_dir,
-                            formats | {OutputFormat.JSON})
+        return write_report(view, results_bytes(results), out_dir, formats)
 
 
 def _print_written(paths: list[Path]) -> None:
@@ -232,6 +266,9 @@ def audit_cmd(
     formats: FormatsOpt = "html,pdf,json",
     fail_under: FailUnderOpt = None,
     waivers: WaiversOpt = None,
+    responses: ResponsesOpt = None,
+    appendix: AppendixOpt = "full",
+    appendix_rows: AppendixRowsOpt = 10,
 ) -> None:
     """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf."""
     def run() -> tuple[Results, list[Path]]:
@@ -246,8 +283,9 @@ def audit_cmd(
         evidence_path = out_dir / "evidence.json"
         digest = write_bundle(bundle, evidence_path)
         results = toolkit.evaluate(bundle, digest, loaded, found, at)
-        paths = _write_audit(toolkit, results, loaded, bundle, out_dir, wanted,
-                             dt.datetime.now(dt.UTC))
+        paths = _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
+                             out_dir, wanted | {OutputFormat.JSON}, dt.datetime.now(dt.UTC),
+                             ReportOptions(responses, appendix, appendix_rows))
         return results, [evidence_path, *paths]
     results, paths = _guarded(run)
     _print_written(paths)
@@ -263,18 +301,20 @@ def report_cmd(
     bundle_path: Annotated[Path | None, typer.Option("--bundle", help="Evidence bundle, for "
                                                      "the evidence appendix.")] = None,
     formats: FormatsOpt = "html,pdf",
+    responses: ResponsesOpt = None,
+    appendix: AppendixOpt = "full",
+    appendix_rows: AppendixRowsOpt = 10,
 ) -> None:
-    """Render report.html and report.pdf from an existing results.json."""
+    """Render the report from an existing results.json."""
     def run() -> list[Path]:
         wanted = parse_formats(formats)
         toolkit = Toolkit()
         loaded = toolkit.load_inventory(inventory)
         results = read_results(results_path)
-        bundle = read_bundle(bundle_path)[0] if bundle_path else None
-        view = build_view(results, toolkit.pack, loaded.inventory, bundle,
-                          dt.datetime.now(dt.UTC))
-        with _step("rendering the report"):
-            return write_report(view, results_bytes(results), out_dir, wanted)
+        bundle = (read_bundle(bundle_path)[0], bundle_path.read_bytes()) if bundle_path else None
+        return _write_audit(toolkit, results, loaded, bundle, out_dir, wanted,
+                            dt.datetime.now(dt.UTC),
+                            ReportOptions(responses, appendix, appendix_rows))
     _print_written(_guarded(run))
 
 
@@ -301,8 +341,10 @@ def demo_cmd(
         bundle, digest = read_bundle(source / "evidence.json")
         write_atomic(out_dir / "evidence.json", (source / "evidence.json").read_bytes())
         results = toolkit.evaluate(bundle, digest, loaded, toolkit.load_waivers(loaded, None))
-        paths = _write_audit(toolkit, results, loaded, bundle, out_dir,
-                             {OutputFormat.HTML, OutputFormat.PDF}, results.now)
+        paths = _write_audit(toolkit, results, loaded,
+                             (bundle, (source / "evidence.json").read_bytes()), out_dir,
+                             {OutputFormat.HTML, OutputFormat.PDF, OutputFormat.JSON},
+                             results.now)
         return results, [out_dir / "evidence.json", *paths]
     results, paths = _guarded(run)
     _print_written(paths)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from auditor.report.appendix import EvidenceAppendix
+    from auditor.report.charts import ChartsView
+    from auditor.report.scope import ScopeView
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,16 @@ class EvidenceRef:
 
 
 @dataclass(frozen=True)
+class ResponseView:
+    """Management's response to a finding, from the responses file."""
+
+    owner: str
+    due: str
+    response: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
 class FindingView:
     """One subject's verdict under one rule."""
 
@@ -55,6 +71,7 @@ class FindingView:
     expected: str
     evidence: tuple[EvidenceRef, ...]
     waiver_note: str
+    response: ResponseView | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,7 @@ class RuleView:
     remediation: str
     references: tuple[Link, ...]
     controls: str
+    practice: str
     findings: tuple[FindingView, ...]
     not_applicable: int
     not_applicable_note: str
@@ -170,6 +188,56 @@ class EvidenceRow:
 
 
 @dataclass(frozen=True)
+class Risk:
+    """A top risk of the executive summary, in plain language."""
+
+    rule_id: str
+    anchor: str
+    severity: Badge
+    status: Badge
+    headline: str  # "Every Lync database has a recent full backup: not met for 3 of 17 databases"
+    example: str  # "lis on SQL01\\RTC: last full backup finished 49 h 00 min ago, ..."
+
+
+@dataclass(frozen=True)
+class GapRow:
+    """One cause of "could not assess", with how many findings it left unassessed."""
+
+    cause: str
+    findings: int
+    rules: str
+    evidence: tuple[EvidenceRef, ...]
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    """A control of a framework and the rules that give evidence for it."""
+
+    control: str
+    rules: tuple[tuple[str, str, Badge], ...]  # (rule id, anchor, status)
+    status: Badge
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    """A finding that has, or lacks, a management response (for the responses section)."""
+
+    rule_id: str
+    anchor: str
+    subject_id: str
+    status: Badge
+    response: ResponseView | None
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """A line of the sign-off block."""
+
+    role: str
+    duty: str
+
+
+@dataclass(frozen=True)
 class TocEntry:
     """A line of the table of contents."""
 
@@ -192,6 +260,18 @@ class Provenance:
     rulepack_note: str
     bundle_sha256: str
     inventory_sha256: str
+    audit_period: str
+    collection: str
+
+
+@dataclass(frozen=True)
+class EmbeddedEvidence:
+    """The evidence bundle file to attach to the archival PDF, with its hash."""
+
+    name: str
+    sha256: str
+    size: int
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -218,3 +298,16 @@ class ReportView:
     collection_problems: tuple[EvidenceRow, ...]
     not_applicable: tuple[NotApplicableRow, ...]
     toc: tuple[TocEntry, ...]
+    summary: tuple[str, ...]
+    risks: tuple[Risk, ...]
+    charts: ChartsView
+    scope: ScopeView
+    gaps: tuple[GapRow, ...]
+    controls: tuple[ControlRow, ...]
+    responses: tuple[ResponseRow, ...]
+    responses_given: bool
+    unused_responses: tuple[str, ...]
+    signoff: tuple[SignOff, ...]
+    appendix: EvidenceAppendix
+    embedded: EmbeddedEvidence | None
+    evidence_note: str

@@ -1,21 +1,37 @@
-"""HTML from the jinja2 templates, and the PDF from that same HTML (WeasyPrint, no network)."""
+"""HTML from the jinja2 templates: the whole report, or a part of it for the PDF.
+
+The report is a list of blocks (cover, contents, summary, one per practice, one per slice of a
+rule's findings, ...). The HTML file lays out every block; a large PDF is rendered a run of blocks
+at a time (pdf.py), and a link to an anchor in another run becomes `xref:<anchor>`, which pdf.py
+turns back into a link once the parts are joined.
+"""
 
 from __future__ import annotations
 
+import base64
 import functools
-import logging
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 import auditor
-from auditor.report.model import ReportView
-
-logger = logging.getLogger(__name__)
+from auditor.report.appendix import AppendixMode, EvidenceDetail
+from auditor.report.model import FindingView, PracticeView, ReportView, RuleView
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
+SCRIPT = "report.js"
+XREF = "xref:"
+ROWS_PER_BLOCK = 120  # rows of a long table per block, when a PDF is rendered in parts
+OBSERVATIONS_PER_BLOCK = 25
+FRONT = ("cover", "toc", "summary", "scores", "backups", "scope")
+_JOIN = re.compile(r"([:/\\-])(?=\S)")
 
 
 def templates_dir() -> Path:
@@ -33,31 +49,170 @@ def environment() -> Environment:
         keep_trailing_newline=True)
 
 
-def _stylesheet() -> Markup:
-    """The CSS to inline; it is our own file, but it must not be able to end the <style>."""
-    css = (templates_dir() / STYLESHEET).read_text(encoding="utf-8")
-    if "</" in css:
-        raise ValueError(f"{STYLESHEET} must not contain '</'")
-    return Markup(css)  # noqa: S704 - shipped stylesheet, checked above
+def _shipped(name: str) -> Markup:
+    """A shipped CSS or JS file to inline; it must not be able to end its <style>/<script>."""
+    text = (templates_dir() / name).read_text(encoding="utf-8")
+    if "</" in text or "<!--" in text:
+        raise ValueError(f"{name} must not contain '</' or '<!--'")
+    return Markup(text)  # noqa: S704 - shipped file, checked above
+
+
+@dataclass(frozen=True)
+class Block:
+    """A piece of the report that never relies on an element opened by another piece."""
+
+    kind: str
+    practice: PracticeView | None = None
+    rule: RuleView | None = None
+    findings: tuple[FindingView, ...] = ()
+    first: bool = True
+    last: bool = True
+    details: tuple[EvidenceDetail, ...] = ()
+    items: tuple[Any, ...] = ()  # a slice of the rows of a long section table
+    chapter: str = ""
+
+    @property
+    def weight(self) -> int:
+        """Roughly the table rows it lays out, for cutting the PDF into parts."""
+        rows = sum(2 * len(d.cells) + 4 for d in self.details)
+        return 4 + len(self.findings) + len(self.items) + rows
+
+
+def _slices(items: Sequence[Any], size: int | None) -> list[tuple[Any, ...]]:
+    if size is None:
+        return [tuple(items)]
+    return [tuple(items[i:i + size]) for i in range(0, len(items), size)] or [()]
+
+
+def _sliced(kind: str, items: Sequence[Any], chapter: str, size: int | None) -> list[Block]:
+    """A section whose table may be long: a block per slice, the first with the heading."""
+    chunks = _slices(items, size)
+    return [Block(kind, items=c, first=i == 0, last=i == len(chunks) - 1, chapter=chapter)
+            for i, c in enumerate(chunks)]
+
+
+def plan(view: ReportView, *, rows: int | None = None) -> list[Block]:
+    """Every block of the report, in order. With `rows`, long tables are cut into blocks of
+    that many rows (for a PDF rendered in parts); without, each table stays whole."""
+    blocks = [Block(k, chapter=c) for k, c in (("cover", ""), ("toc", "Contents"),
+                                              ("summary", "Executive summary"),
+                                              ("scores", "Scores"))]
+    if view.charts.ages or view.charts.heatmap:
+        blocks.append(Block("backups", chapter="Backup health"))
+    blocks += [Block("scope", chapter="Scope and limitations"),
+               Block("practices", chapter="Findings by practice")]
+    for p in view.practices:
+        blocks.append(Block("practice", practice=p, chapter="Findings by practice"))
+        for r in p.rules:
+            slices = _slices(r.findings, rows)
+            blocks += [Block("rule", rule=r, findings=s, first=i == 0,
+                             last=i == len(slices) - 1, chapter="Findings by practice")
+                       for i, s in enumerate(slices)]
+    blocks += _sliced("errors", view.errors, "Could not assess", rows)
+    blocks += _sliced("waivers", view.waivers, "Waivers", rows)
+    blocks += _sliced("responses", view.responses, "Management responses", rows)
+    blocks += _sliced("controls", view.controls, "Control mapping", rows)
+    blocks.append(Block("signoff", chapter="Sign-off"))
+    summary = view.evidence if view.appendix.mode != AppendixMode.FULL.value else ()
+    blocks += _sliced("evidence", summary, "Appendix A: Evidence", rows)
+    if view.appendix.mode == AppendixMode.FULL.value and view.appendix.details:
+        per = OBSERVATIONS_PER_BLOCK if rows is not None else None
+        blocks += [Block("evidence-rows", details=d, chapter="Appendix A: Evidence")
+                   for d in _slices(view.appendix.details, per)]
+    blocks += _sliced("not-applicable", view.not_applicable,
+                      "Appendix B: Not applicable findings", rows)
+    return blocks
+
+
+def anchors(block: Block, view: ReportView) -> set[str]:
+    """The link targets a block defines."""
+    fixed = {"summary": {"summary"}, "scores": {"scores", "groups"}, "backups": {"backups"},
+             "scope": {"scope"}, "practices": {"practices"}, "errors": {"errors"},
+             "waivers": {"waivers"}, "responses": {"responses"}, "controls": {"controls"},
+             "signoff": {"signoff"}, "not-applicable": {"not-applicable"},
+             "evidence": {"evidence"}}
+    found = set(fixed.get(block.kind, set())) if block.first else set()
+    if block.kind == "evidence":
+        found.update(e.anchor for e in block.items)
+    if block.practice is not None:
+        found.add(block.practice.anchor)
+    if block.rule is not None and block.first:
+        found.add(block.rule.anchor)
+    found.update(d.anchor for d in block.details)
+    return found
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """How one HTML document is laid out: the whole report for a screen, or a part of the PDF."""
+
+    screen: bool = True
+    runner: bool = False
+    chapter: str = ""
+    local: frozenset[str] | None = None  # anchors in this document; None: all of them
+    pages: Mapping[str, int] = field(default_factory=dict)  # other anchors' page numbers
+    body_class: str = "report"
+    extra_css: Markup | str = ""
+
+    def href(self, anchor: str) -> str:
+        """`#anchor` when it is in this document, else `xref:anchor` for pdf.py to resolve."""
+        return f"#{anchor}" if self.local is None or anchor in self.local else XREF + anchor
+
+    def keep(self, text: str) -> str:
+        """For print: a word joiner after ':', '/' and '-' inside a token, so that a path such
+        as D:\\Temp\\x.bak or a subject id breaks only where it has spaces (or, when longer
+        than the line, anywhere). The joiner is invisible and is not in the PDF's text."""
+        return text if self.screen else _JOIN.sub("\\1\u2060", text)
+
+    def page_of(self, anchor: str) -> int | None:
+        """A page number known in advance, for a contents line pointing into another part."""
+        if self.local is None or anchor in self.local:
+            return None
+        return self.pages.get(anchor)
+
+    @property
+    def script(self) -> Markup | str:
+        """The filter script, for the screen only."""
+        return _shipped(SCRIPT) if self.screen else ""
+
+    @property
+    def csp(self) -> str:
+        """No request of any kind; inline style, and only our own script by its hash."""
+        if not self.screen:
+            return ""
+        digest = base64.b64encode(hashlib.sha256(str(_shipped(SCRIPT)).encode()).digest())
+        return (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                f"script-src 'sha256-{digest.decode()}'; base-uri 'none'; form-action 'none'")
+
+
+def render_document(view: ReportView, blocks: Sequence[Block], ctx: RenderContext) -> str:
+    """One HTML document of the given blocks.
+
+    The autoescaper writes an apostrophe as &#39;. Every attribute of the templates is quoted
+    with double quotes (a test checks it), so an apostrophe is plain text wherever it lands and
+    is written as itself: the text of the report reads as the findings' messages do.
+    """
+    html = environment().get_template(TEMPLATE).render(
+        view=view, blocks=blocks, ctx=ctx, css=_shipped(STYLESHEET))
+    return html.replace("&#39;", "'")
 
 
 def render_html(view: ReportView) -> str:
-    """One self-contained HTML file: CSS inlined, no scripts, no external resources."""
-    return environment().get_template(TEMPLATE).render(view=view, css=_stylesheet())
+    """The report as one self-contained HTML file: CSS, SVG and a small script inlined, no
+    external resources (a Content-Security-Policy forbids any request)."""
+    return render_document(view, plan(view), RenderContext())
 
 
-def render_pdf(html: str) -> bytes:
-    """A4 PDF of the report HTML; title and metadata come from its <head>, built from the view.
+def render_print_html(view: ReportView) -> str:
+    """The report as the PDF lays it out in one pass: no script, no filter bar, and tokens
+    kept whole where they have no spaces (RenderContext.keep)."""
+    return render_document(view, plan(view), RenderContext(screen=False))
 
-    Only data: URLs may be fetched, so no evidence text can make the renderer read a file or
-    reach the network.
-    """
-    from weasyprint import HTML  # imported here: it is slow to load and only the PDF needs it
-    from weasyprint.urls import URLFetcher
 
-    fetcher = URLFetcher(allowed_protocols={"data"})
-    pdf = HTML(string=html, url_fetcher=fetcher).write_pdf()
-    if not isinstance(pdf, bytes):
-        raise TypeError(f"WeasyPrint returned {type(pdf).__name__}, not bytes")
-    logger.debug("rendered a PDF of %d bytes", len(pdf))
-    return pdf
+def render_appendix_html(view: ReportView, *, screen: bool = True) -> str:
+    """The evidence rows as a document of their own (`--appendix split`)."""
+    blocks = [Block("evidence-rows", details=view.appendix.details,
+                    chapter="Appendix A: Evidence")]
+    ctx = RenderContext(screen=screen, runner=True, chapter="Appendix A: Evidence",
+                        body_class="report appendix-only")
+    return render_document(view, blocks, ctx)

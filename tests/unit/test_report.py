@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from auditor.findings import Status
 from auditor.inventory import Inventory, LoadedInventory
 from auditor.report import OutputFormat, ReportView, build_view, render_html, write_report
 from auditor.report.formats import FILENAMES, render_format
-from auditor.report.render import render_pdf
+from auditor.report.pdf import render_pdf
+from auditor.report.render import render_print_html
 from auditor.report.text import grade, readable, when
 from auditor.results import Results, build_results, results_bytes
 from tests.casekit import CASES_DIR, RuleCase, case_bundle, case_inventory, rule_pack
@@ -152,7 +154,7 @@ def pdf_text(audit: Audit) -> tuple[bytes, list[str]]:
     handler = _Records()
     logging.getLogger("weasyprint").addHandler(handler)
     try:
-        pdf = render_pdf(audit.html)
+        pdf = render_pdf(render_print_html(audit.view))
     finally:
         logging.getLogger("weasyprint").removeHandler(handler)
     assert [r.getMessage() for r in handler.records] == []
@@ -248,12 +250,17 @@ def test_html_shows_the_same_report(audit: Audit) -> None:
         assert f'id="{practice.anchor}"' in html
     for message in audit.messages(Status.FAIL) + audit.messages(Status.ERROR):
         assert str(escape(message)) in html
-    # self-contained: nothing is loaded from anywhere (hyperlinks to Microsoft docs are fine)
+    # self-contained: nothing is loaded from anywhere (hyperlinks to Microsoft docs are fine);
+    # one inline script (the filter), allowed by its hash in a policy that forbids any request
     tags = _Tags.of(html)
-    assert not {"script", "link", "img", "iframe", "object", "embed", "base"} & tags.names
+    assert not {"link", "img", "iframe", "object", "embed", "base"} & tags.names
     assert not [a for a in tags.attributes if a[0] == "src" or a[0].startswith("on")]
+    assert html.count("<script") == 1
     assert "@import" not in html
     assert "url(" not in html
+    policy = unescape(html)
+    assert "default-src 'none'" in policy
+    assert "script-src 'sha256-" in policy
 
 
 def test_html_escapes_hostile_evidence(audit: Audit) -> None:
@@ -291,7 +298,9 @@ def test_pdf_has_score_outline_findings_footer_and_metadata(
     outline = titles(reader.outline)
     for i in range(1, 16):
         assert any(t.startswith(f"P{i} ") for t in outline), f"P{i} not in the outline"
-    for section in ("Summary", "Findings by practice", "Could not assess", "Waivers"):
+    for section in ("Executive summary", "Scores", "Scope and limitations",
+                    "Findings by practice", "Could not assess", "Waivers", "Management responses",
+                    "Control mapping", "Sign-off", "Appendix A: Evidence"):
         assert section in outline
     assert "BR-001 Every Lync database has a recent full backup" in outline
     meta = reader.metadata
@@ -310,15 +319,27 @@ def test_every_output_format_is_written(audit: Audit, tmp_path: Path,
         rendered.append(html)
         return b"%PDF-stub"
 
-    monkeypatch.setattr("auditor.report.formats.render_pdf", fake_pdf)
+    def fake_report_pdf(view: ReportView, html: str | None = None, *, archival: bool = False,
+                        parts: bool | None = None) -> bytes:
+        assert html is not None
+        assert parts is not True
+        return fake_pdf(html) + (b"-a" if archival else b"")
+
+    monkeypatch.setattr("auditor.report.formats.report_pdf", fake_report_pdf)
     data = results_bytes(audit.results)
     paths = write_report(audit.view, data, tmp_path, set(OutputFormat))
-    assert [p.name for p in paths] == ["report.html", "report.pdf", "results.json"]
+    assert [p.name for p in paths] == ["report.html", "report.pdf", "report-pdfa.pdf",
+                                       "results.json", "findings.csv", "junit.xml",
+                                       "summary.md"]
     assert (tmp_path / "results.json").read_bytes() == data
     assert (tmp_path / "report.pdf").read_bytes() == b"%PDF-stub"
-    assert rendered == [(tmp_path / "report.html").read_text(encoding="utf-8")]
+    assert (tmp_path / "report-pdfa.pdf").read_bytes() == b"%PDF-stub-a"
+    printed = render_print_html(audit.view)
+    assert rendered == [printed, printed]  # rendered once, shared by both PDFs
+    assert "<script" not in printed
+    assert "<script" in (tmp_path / "report.html").read_text()
     for fmt in OutputFormat:
-        assert render_format(fmt, lambda: "<html></html>", b"{}")
+        assert render_format(fmt, audit.view, data)
     assert write_report(audit.view, data, tmp_path / "only", {OutputFormat.JSON}) == \
         [tmp_path / "only" / "results.json"]
 
@@ -343,3 +364,25 @@ def test_a_report_with_nothing_applicable(audit: Audit) -> None:
     html = render_html(view)
     assert "Every applicable finding was assessed." in html
     assert "No waivers were given." in html
+    assert view.charts.ages is None
+    assert view.charts.heatmap is None
+    assert view.charts.trend is None
+    assert "No finding needs a response." in html
+
+
+def test_every_attribute_is_double_quoted() -> None:
+    """render_document writes apostrophes unescaped, which is safe only without '...' values."""
+    import re
+
+    from auditor.report.render import templates_dir
+
+    for path in templates_dir().glob("*.j2"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"=\s*'", text), f"{path.name} has a single-quoted attribute"
+    for name in ("report.js", "report.css"):
+        assert "&#39;" not in (templates_dir() / name).read_text(encoding="utf-8")
+
+
+def test_apostrophes_in_evidence_are_plain_text(audit: Audit) -> None:
+    assert "&#39;" not in audit.html
+    assert "'" in audit.html  # e.g. the rules' texts and the policy's 'none'

@@ -1,0 +1,187 @@
+"""Scope and limitations: what was audited, what could not be, how, and from which account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from auditor.engine.rules import Assessment, RulePack
+from auditor.evidence import EvidenceBundle, ObservationStatus
+from auditor.facts import Facts, Known
+from auditor.findings import Finding, Status
+from auditor.inventory import Credential, CredentialKind, Inventory, LyncAuth, LyncTransport
+from auditor.report.text import when
+
+
+@dataclass(frozen=True)
+class ScopeItem:
+    """A line of the scope table."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class InstanceScope:
+    """A SQL Server instance in scope, and how it was reached."""
+
+    server_name: str
+    host: str
+    role: str
+    place: str
+    stores: str
+    transport: str
+    transport_css: str
+    account: str
+
+
+@dataclass(frozen=True)
+class ScopeView:
+    """The scope and limitations section."""
+
+    account: str
+    audited: tuple[ScopeItem, ...]
+    instances: tuple[InstanceScope, ...]
+    lync: tuple[ScopeItem, ...]
+    limitations: tuple[str, ...]
+
+
+def _account(credential: Credential | None, fallback: str) -> str:
+    if credential is None:
+        return fallback
+    if credential.kind is CredentialKind.INTEGRATED:
+        return "Windows integrated (the account running the audit)"
+    who = credential.username or "user not named"
+    return f"{who} (password from {credential.kind.value})"
+
+
+def _instances(inventory: Inventory, fallback: str) -> tuple[InstanceScope, ...]:
+    out = []
+    for inst in inventory.sql_instances:
+        place = " / ".join(p for p in (inst.site, inst.pool) if p)
+        out.append(InstanceScope(
+            server_name=inst.server_name, host=inst.host, role=inst.role.value.replace("_", " "),
+            place=place, stores=", ".join(inst.stores) or "none listed",
+            transport="TLS" if inst.encrypt else "NOT ENCRYPTED (TLS opt-out)",
+            transport_css="pass" if inst.encrypt else "fail",
+            account=_account(inst.credential, fallback)))
+    return tuple(out)
+
+
+def _lync(inventory: Inventory, fallback: str) -> tuple[tuple[ScopeItem, ...], list[str]]:
+    lync = inventory.lync
+    if lync is None:
+        return (ScopeItem("Lync management servers", "none in the inventory"),), [
+            "The inventory names no Lync management server: the Lync rules (CMS, pools, "
+            "exports) could only be assessed from records, if at all."]
+    port = lync.port or (5986 if lync.transport is LyncTransport.HTTPS else 5985)
+    items = (
+        ScopeItem("Lync management servers", ", ".join(lync.management_servers)),
+        ScopeItem("PowerShell remoting", f"WinRM over {lync.transport.value.upper()}, port "
+                  f"{port}, {lync.auth.value} authentication"),
+        ScopeItem("Certificate check", "not applicable (HTTP)"
+                  if lync.transport is LyncTransport.HTTP
+                  else (f"CA file {lync.ca_bundle}" if lync.ca_bundle else "system trust store")),
+        ScopeItem("Account", _account(lync.credential, fallback)),
+    )
+    notes = []
+    if lync.transport is LyncTransport.HTTP:
+        notes.append("PowerShell remoting to the Lync servers used HTTP, not HTTPS: the "
+                     "server's identity was not proven by a certificate.")
+    if lync.auth is LyncAuth.BASIC and lync.transport is LyncTransport.HTTP:
+        notes.append("Basic authentication over HTTP was explicitly allowed in the inventory "
+                     "(allow_basic_over_http): the audit account's password crossed the network "
+                     "in clear text. Change that password.")
+    return items, notes
+
+
+def _history_start(facts: Facts | None) -> dt.datetime | None:
+    if facts is None:
+        return None
+    starts = [b.started_at for inst in facts.instances if isinstance(inst.backups, Known)
+              for b in inst.backups.value]
+    return min(starts) if starts else None
+
+
+def audit_period(facts: Facts | None, now: dt.datetime) -> str:
+    """'backup history from ... to ... (rules evaluated at ...)', or 'as of ...'."""
+    start = _history_start(facts)
+    if start is None or start >= now:
+        return f"as of {when(now)}"
+    return f"{when(start)} to {when(now)} (the backup history in the evidence)"
+
+
+def collection_window(bundle: EvidenceBundle | None, collected_at: dt.datetime) -> str:
+    """When the probes ran: the first start to the last finish, or the bundle's time."""
+    if bundle is None or not bundle.observations:
+        return when(collected_at)
+    first = min(o.started_at for o in bundle.observations)
+    last = max(o.finished_at for o in bundle.observations)
+    return when(first) if first == last else f"{when(first)} to {when(last)}"
+
+
+def build_scope(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | None,
+                findings: Sequence[Finding], facts: Facts | None, now: dt.datetime) -> ScopeView:
+    """What was audited and what was not, in plain words."""
+    fallback = inventory.estate.audit_account or "not recorded in the inventory"
+    stores = sum(len(i.stores) for i in inventory.sql_instances)
+    audited = (
+        ScopeItem("Estate", inventory.estate.name + (f": {inventory.estate.description}"
+                                                     if inventory.estate.description else "")),
+        ScopeItem("Sites", ", ".join(s.id for s in inventory.sites) or "none listed"),
+        ScopeItem("Pools", ", ".join(p.fqdn for p in inventory.pools) or "none listed"),
+        ScopeItem("Servers", f"{len(inventory.servers)} in the inventory"),
+        ScopeItem("SQL Server instances", f"{len(inventory.sql_instances)}, holding {stores} "
+                  "Lync stores named in the inventory"),
+        ScopeItem("Backup destinations", ", ".join(d.path for d in inventory.backup_destinations)
+                  or "none listed"),
+        ScopeItem("Export share", inventory.export_share.unc if inventory.export_share
+                  else "none listed"),
+        ScopeItem("Rules", f"{len(pack.rules)} rules over {len(pack.practices)} practices "
+                  f"(rule pack {pack.version})"),
+        ScopeItem("Audit account", fallback),
+    )
+    lync_items, notes = _lync(inventory, fallback)
+    return ScopeView(account=fallback, audited=audited,
+                     instances=_instances(inventory, fallback), lync=lync_items,
+                     limitations=tuple(_limitations(inventory, pack, bundle, findings, facts,
+                                                    now) + notes))
+
+
+def _limitations(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | None,
+                 findings: Sequence[Finding], facts: Facts | None, now: dt.datetime) -> list[str]:
+    out = [f"This is a point-in-time audit: the rules were evaluated as of {when(now)} on the "
+           "evidence collected then. Anything that changed afterwards is not reflected."]
+    start = _history_start(facts)
+    if start is not None:
+        out.append(f"Backup history was read from msdb as far back as {when(start)}; older "
+                   "backups were not examined.")
+    for inst in inventory.sql_instances:
+        if not inst.encrypt:
+            out.append(f"The connection to {inst.server_name} was not encrypted (TLS opt-out in "
+                       "the inventory, for an old server): its evidence crossed the network in "
+                       "clear text and the server's identity was not proven by a certificate.")
+    if bundle is not None:
+        bad = [o for o in bundle.observations if o.status is not ObservationStatus.OK]
+        if bad:
+            targets = sorted({o.target for o in bad})
+            out.append(f"{len(bad)} of {len(bundle.observations)} observations could not be "
+                       f"collected (targets: {', '.join(targets[:8])}"
+                       f"{' and more' if len(targets) > 8 else ''}); the findings resting on "
+                       "them are listed under Could not assess.")
+    else:
+        out.append("The evidence bundle was not given to the report: the evidence appendix "
+                   "and the charts drawn from raw evidence are left out.")
+    errors = sum(1 for f in findings if f.status is Status.ERROR)
+    if errors:
+        out.append(f"{errors} findings could not be assessed; they score 0 and lower coverage.")
+    records = [p.id for p in pack.practices if p.assessment is not Assessment.AUTOMATED]
+    if records:
+        out.append(f"Practices {', '.join(records)} rest wholly or partly on the "
+                   "administrators' records (documents, rosters, SLAs), which were taken as "
+                   "stated; the audit did not verify them against the physical world.")
+    out.append("User databases on the audited instances that are not Lync stores were listed "
+               "but not scored. Waived findings are excluded from the score and shown with "
+               "their approver and expiry.")
+    return out
