@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import JsonValue
 
-__all__ = ["JsonValue", "canonical_bytes", "pretty_bytes", "sha256_of", "to_json_value",
-           "write_atomic"]
+__all__ = ["JsonValue", "canonical_bytes", "pretty_bytes", "sha256_of", "sha256_of_json",
+           "to_json_value", "write_atomic"]
 
 
 
@@ -47,6 +47,13 @@ def canonical_bytes(value: Any) -> bytes:
     text = json.dumps(to_json_value(value), sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False, allow_nan=False)
     return text.encode("utf-8")
+
+
+def sha256_of_json(value: JsonValue) -> str:
+    """SHA-256 of a value that is already in canonical JSON form (skips the conversion)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def sha256_of(value: Any) -> str:

@@ -10,7 +10,14 @@ from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from auditor.canonical import JsonValue, pretty_bytes, sha256_of, to_json_value, write_atomic
+from auditor.canonical import (
+    JsonValue,
+    pretty_bytes,
+    sha256_of,
+    sha256_of_json,
+    to_json_value,
+    write_atomic,
+)
 from auditor.errors import InputError
 from auditor.yamlio import json_validation_error, load_json_document
 
@@ -73,13 +80,15 @@ def make_observation(
 ) -> Observation:
     """Build an observation, putting its rows in canonical form and hashing them."""
     rows = [to_json_value(row) for row in (data or [])]
-    return Observation(
+    observation = Observation(
         id=observation_id(source, probe, target), source=source, probe=probe, target=target,
         started_at=started_at, finished_at=finished_at, status=status, error=error,
         parameters={k: to_json_value(v) for k, v in (parameters or {}).items()},
-        data=rows,
-        sha256=sha256_of(rows),
+        sha256=sha256_of_json(rows),
     )
+    # The rows are canonical JSON values by construction: validating them again would cost as
+    # much as fetching them (benchmarks/sql.py), so they are attached without it.
+    return observation.model_copy(update={"data": rows})
 
 
 class EvidenceBundle(BaseModel):
