@@ -112,6 +112,16 @@ class ServerInventory:
 
 
 @dataclass(frozen=True)
+class DatabaseService:
+    """A database service Lync's topology knows (Get-CsService -<Role>Database)."""
+
+    role: str
+    sql_host: str
+    sql_instance: str
+    mirror: str | None
+
+
+@dataclass(frozen=True)
 class LyncFacts:
     """Everything the PowerShell probes established."""
 
@@ -123,6 +133,7 @@ class LyncFacts:
     share_space: Mapping[str, Fact[ShareSpace]]
     share_files: Mapping[str, Fact[tuple[ShareFile, ...]]]
     servers: Mapping[str, Fact[ServerInventory]]
+    database_services: Fact[tuple[DatabaseService, ...]]
 
 
 def share_paths(inventory: Inventory) -> list[str]:
@@ -152,6 +163,8 @@ def derive_lync(index: Mapping[str, Observation], inventory: Inventory) -> LyncF
                      for s in shares},
         servers={s.fqdn.lower(): fact_from(index, Source.LYNC, "server_inventory", s.fqdn,
                                            _server) for s in inventory.servers},
+        database_services=fact_from(index, Source.LYNC, "database_services", DEPLOYMENT,
+                                    _database_services),
     )
 
 
@@ -264,3 +277,10 @@ def _server(obs: Observation) -> ServerInventory:
     return ServerInventory(manufacturer=as_opt_str(row, "Manufacturer"),
                            model=as_opt_str(row, "Model"), os_caption=as_opt_str(row, "OsCaption"),
                            os_version=as_opt_str(row, "OsVersion"), products=tuple(products))
+
+
+def _database_services(obs: Observation) -> tuple[DatabaseService, ...]:
+    services = [DatabaseService(role=as_str(r, "Role"), sql_host=as_str(r, "PoolFqdn"),
+                                sql_instance=as_opt_str(r, "SqlInstanceName") or "",
+                                mirror=as_opt_str(r, "MirrorSqlServer")) for r in obs.data]
+    return tuple(sorted(services, key=lambda s: (s.role, s.sql_host.lower(), s.sql_instance)))

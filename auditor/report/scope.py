@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.engine.rules import Assessment, RulePack
-from auditor.evidence import EvidenceBundle, ObservationStatus
-from auditor.facts import Facts, Known
+from auditor.evidence import EvidenceBundle, ObservationStatus, Source
+from auditor.facts import Facts, Known, Unknown
+from auditor.facts.topology import topology_differences
 from auditor.findings import Finding, Status
 from auditor.inventory import Credential, CredentialKind, Inventory, LyncAuth, LyncTransport
 from auditor.report.text import when
@@ -45,6 +46,8 @@ class ScopeView:
     instances: tuple[InstanceScope, ...]
     lync: tuple[ScopeItem, ...]
     limitations: tuple[str, ...]
+    topology: tuple[str, ...]
+    topology_note: str
 
 
 def _account(credential: Credential | None, fallback: str) -> str:
@@ -69,12 +72,18 @@ def _instances(inventory: Inventory, fallback: str) -> tuple[InstanceScope, ...]
     return tuple(out)
 
 
-def _lync(inventory: Inventory, fallback: str) -> tuple[tuple[ScopeItem, ...], list[str]]:
+def _lync(inventory: Inventory, fallback: str,
+          bundle: EvidenceBundle | None) -> tuple[tuple[ScopeItem, ...], list[str]]:
     lync = inventory.lync
     if lync is None:
-        return (ScopeItem("Lync management servers", "none in the inventory"),), [
-            "The inventory names no Lync management server: the Lync rules (CMS, pools, "
-            "exports) could only be assessed from records, if at all."]
+        recorded = bundle is not None and any(o.source is Source.LYNC
+                                              for o in bundle.observations)
+        note = ("The inventory names no Lync management server, so nothing was collected from "
+                "the Lync servers live: their evidence comes from the recorded bundle, with the "
+                "collection times shown in the evidence appendix." if recorded else
+                "The inventory names no Lync management server and the evidence holds no Lync "
+                "observation: the Lync rules (CMS, pools, exports, shares) could not be assessed.")
+        return (ScopeItem("Lync management servers", "none in the inventory"),), [note]
     port = lync.port or (5986 if lync.transport is LyncTransport.HTTPS else 5985)
     items = (
         ScopeItem("Lync management servers", ", ".join(lync.management_servers)),
@@ -142,11 +151,29 @@ def build_scope(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | N
                   f"(rule pack {pack.version})"),
         ScopeItem("Audit account", fallback),
     )
-    lync_items, notes = _lync(inventory, fallback)
+    lync_items, notes = _lync(inventory, fallback, bundle)
+    topology, topology_note = _topology(inventory, facts)
     return ScopeView(account=fallback, audited=audited,
                      instances=_instances(inventory, fallback), lync=lync_items,
                      limitations=tuple(_limitations(inventory, pack, bundle, findings, facts,
-                                                    now) + notes))
+                                                    now) + notes),
+                     topology=topology, topology_note=topology_note)
+
+
+def _topology(inventory: Inventory, facts: Facts | None) -> tuple[tuple[str, ...], str]:
+    """Where Get-CsService and the inventory disagree; the inventory decides what is audited."""
+    if facts is None:
+        return (), "Lync's topology was not compared: the evidence was not given to the report."
+    services = facts.lync.database_services
+    if isinstance(services, Unknown):
+        return (), f"Lync's topology could not be compared with the inventory: {services.reason}."
+    differences = topology_differences(inventory, services.value)
+    if not differences:
+        return (), ("The database services Lync reports (Get-CsService) agree with the "
+                    "inventory.")
+    return differences, ("The inventory decides which stores are audited; where Lync's own "
+                         "topology (Get-CsService) disagrees with it, the difference is listed "
+                         "here.")
 
 
 def _limitations(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | None,

@@ -466,6 +466,8 @@ def _well_run_lync(domain: str, netbios: str, drift: bool, servers: list[SqlServ
         {"Identity": f"CentralManagementDatabase:sqlbne01.{domain}",
          "Role": "CentralManagementDatabase", "PoolFqdn": f"sqlbne01.{domain}",
          "SqlInstanceName": "rtc", "MirrorSqlServer": None},
+        {"Identity": f"ApplicationDatabase:sqlbne01.{domain}", "Role": "ApplicationDatabase",
+         "PoolFqdn": f"sqlbne01.{domain}", "SqlInstanceName": "rtc", "MirrorSqlServer": None},
         {"Identity": f"UserDatabase:sqlchi01.{domain}", "Role": "UserDatabase",
          "PoolFqdn": f"sqlchi01.{domain}", "SqlInstanceName": "rtc",
          "MirrorSqlServer": f"UserDatabase:sqlchi02.{domain}"},
@@ -659,8 +661,12 @@ def neglected() -> Estate:
         LyncProbe("server_inventory", edge, [], {"ComputerName": edge},
                   ObservationStatus.TIMEOUT,
                   f"WinRM: connecting to {edge}:5986 timed out after 30 s")]
+    # Lync's topology no longer lists the CMS and Monitoring databases the inventory names
+    # (the report's scope section shows both differences).
     probes.append(probe("database_services", "deployment", [
         {"Identity": f"UserDatabase:sqlbne01.{domain}", "Role": "UserDatabase",
+         "PoolFqdn": f"sqlbne01.{domain}", "SqlInstanceName": "rtc", "MirrorSqlServer": None},
+        {"Identity": f"ApplicationDatabase:sqlbne01.{domain}", "Role": "ApplicationDatabase",
          "PoolFqdn": f"sqlbne01.{domain}", "SqlInstanceName": "rtc", "MirrorSqlServer": None},
         {"Identity": f"UserDatabase:sqlchi01.{domain}", "Role": "UserDatabase",
          "PoolFqdn": f"sqlchi01.{domain}", "SqlInstanceName": "rtc",
