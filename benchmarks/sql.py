@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from auditor.collect.base import CollectContext  # noqa: E402
-from auditor.collect.sql import DEFAULT_WORKERS, SqlCollector, fetch_rows  # noqa: E402
+from auditor.collect.sql import SqlCollector  # noqa: E402
+from auditor.collect.sql_collector import DEFAULT_WORKERS, fetch_rows  # noqa: E402
 from auditor.evidence import (  # noqa: E402
     ObservationStatus,
     Source,

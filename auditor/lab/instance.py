@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from auditor.collect.sql import Permission
+from auditor.collect.sql_preflight import Permission
 from auditor.lab.cluster import LabCluster
 from auditor.lab.loader import PROBE_TABLES, InstanceData, load_instance
 

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from auditor.collect.lync import Clixml, net_datetime, rows_of
+from auditor.collect.clixml import Clixml, net_datetime, rows_of
 
 
 def convert(xml: str) -> object:

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from auditor.cli.lab_lync import app
 from auditor.collect.base import CollectContext
-from auditor.collect.lync import CONNECT_ENV, LyncCollector
+from auditor.collect.lync import LyncCollector
+from auditor.collect.lync_collector import CONNECT_ENV
 from auditor.inventory import load_inventory
 
 pytestmark = [pytest.mark.winrm, pytest.mark.slow]

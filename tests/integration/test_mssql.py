@@ -18,10 +18,10 @@ import pytest
 
 from auditor.collect.base import CollectContext
 from auditor.collect.credentials import Secret
-from auditor.collect.sql import (
-    SqlCollector,
+from auditor.collect.sql import SqlCollector
+from auditor.collect.sql_collector import fetch_rows
+from auditor.collect.sql_connect import (
     build_connection_string,
-    fetch_rows,
     format_value,
     parse_connection_string,
 )

@@ -11,7 +11,8 @@ import yaml
 from typer.testing import CliRunner
 
 from auditor.cli.preflight import preflight
-from auditor.collect.sql import Permission, preflight_sql
+from auditor.collect.sql import preflight_sql
+from auditor.collect.sql_preflight import Permission
 from auditor.inventory import load_inventory
 from auditor.lab.cluster import LabCluster
 from auditor.lab.demo import LabEstate

@@ -12,9 +12,9 @@ import pytest
 
 from auditor.collect.base import CollectContext
 from auditor.collect.credentials import Secret
-from auditor.collect.sql import (
+from auditor.collect.sql import SqlCollector
+from auditor.collect.sql_connect import (
     ConnectionStringError,
-    SqlCollector,
     build_connection_string,
     connect_failure,
     parse_connection_string,

@@ -1,0 +1,209 @@
+"""The Lync preflight: per server, reachable, login and each role the probes need there."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from auditor.collect.base import PreflightCheck
+from auditor.collect.clixml import to_json
+from auditor.collect.credentials import Secret, SecretUnavailableError
+from auditor.collect.lync_collector import LyncCollector
+from auditor.collect.lync_session import Session
+from auditor.collect.lync_transport import (
+    Failure,
+    Status,
+    _FailedError,
+    guarded_logs,
+    scrub,
+    transport_failure,
+)
+from auditor.facts.lync import share_paths
+from auditor.inventory import LoadedInventory, LyncAccess, LyncAuth, LyncTransport
+from auditor.probes.catalogue import HERE as PROBES_DIR
+from auditor.probes.catalogue import PsProbe, Scope
+
+# --- preflight ------------------------------------------------------------------------------
+
+ROLE_GRANTS: dict[str, frozenset[str]] = {
+    "csviewonlyadministrator": frozenset({
+        "csviewonlyadministrator", "csserveradministrator", "csadministrator",
+        "rtcuniversalserveradmins", "rtcuniversaluseradmins"}),
+    "rtcuniversalserveradmins": frozenset({"rtcuniversalserveradmins"}),
+    "local administrators (wmi read)": frozenset({"builtin\\administrators"}),
+}
+"""Per catalogue `rbac` requirement, the groups (Lync RBAC roles are universal groups) that
+meet it. `file share read` is checked by Test-Path on each share instead."""
+ROLE_FIX = {
+    "csviewonlyadministrator": "Add-ADGroupMember -Identity CsViewOnlyAdministrator -Members "
+                               "{user}  (or grant it with Grant-CsAdminRole)",
+    "rtcuniversalserveradmins": "Add-ADGroupMember -Identity RTCUniversalServerAdmins -Members "
+                                "{user}  (Get-CsBackupServiceStatus needs it, or a group in "
+                                "Set-CsBackupServiceConfiguration -AuthorizedUniversalGroups)",
+    "local administrators (wmi read)": "Add-LocalGroupMember -Group Administrators -Member "
+                                       "{user}  (on that server; WMI and the registry are read)",
+}
+IDENTITY_SCRIPT = "audit_identity.ps1"
+
+
+def _holds(requirement: str, groups: Sequence[str]) -> bool:
+    grants = ROLE_GRANTS[requirement]
+    for group in groups:
+        low = group.lower()
+        if low in grants or low.rsplit("\\", 1)[-1] in grants:
+            return True
+    return False
+
+
+def preflight_lync(loaded: LoadedInventory, *, interactive: bool | None = None,
+                   connect_to: Mapping[str, str] | None = None) -> list[PreflightCheck]:
+    """Per Lync server: reachable, login, and each role the probes run there need."""
+    access = loaded.inventory.lync
+    if access is None:
+        return [PreflightCheck("lync", "inventory", False, "the inventory has no lync: section",
+                               fix="add lync: {management_servers: [<front end FQDN>]}")]
+    collector = LyncCollector(interactive=interactive, connect_to=connect_to)
+    checks = [_transport_check(access)]
+    secret = collector._secret(access)
+    hosts = list(dict.fromkeys([*access.management_servers,
+                                *(s.fqdn for s in loaded.inventory.servers)]))
+    managers = {h.lower() for h in access.management_servers}
+    with guarded_logs(secret if isinstance(secret, Secret) else None):
+        checks += _preflight_hosts(collector, loaded, access, secret, hosts, managers)
+    return checks
+
+
+def _preflight_hosts(collector: LyncCollector, loaded: LoadedInventory, access: LyncAccess,
+                     secret: Secret | SecretUnavailableError, hosts: Sequence[str],
+                     managers: set[str]) -> list[PreflightCheck]:
+    checks: list[PreflightCheck] = []
+    for host in hosts:
+        if isinstance(secret, SecretUnavailableError):
+            checks.append(PreflightCheck(host, "login", False, f"no secret: {secret}",
+                                         fix="set the credential's environment variable or "
+                                         "keyring entry, or run with a terminal for the prompt"))
+            continue
+        session = collector.session(loaded, access, secret, host)
+        started = time.monotonic()
+        failure = session.open()
+        if failure is not None:
+            reachable = failure.status not in (Status.UNREACHABLE, Status.TIMEOUT)
+            checks.append(PreflightCheck(host, "reachable", reachable, failure.message if not
+                                         reachable else f"{session.where} answered",
+                                         fix=None if reachable else _REACH_FIX))
+            if reachable:
+                checks.append(PreflightCheck(host, "login", False, failure.message,
+                                             fix=_LOGIN_FIX))
+            continue
+        took = (time.monotonic() - started) * 1000
+        checks.append(PreflightCheck(host, "reachable", True, f"{session.where} answered"))
+        checks.append(PreflightCheck(host, "login", True, f"runspace pool opened as "
+                                     f"{secret.username or 'the current user'} in {took:.0f} ms"))
+        try:
+            servers = {s.fqdn.lower() for s in loaded.inventory.servers}
+            scopes = ({Scope.SERVER} if host.lower() in servers else set()) | (
+                {Scope.DEPLOYMENT, Scope.POOL, Scope.SHARE} if host.lower() in managers else set())
+            checks += _role_checks(collector, session, host, scopes, loaded, secret)
+        finally:
+            session.close()
+    return checks
+
+
+_REACH_FIX = ("check the name, the firewall (TCP 5986 for https, 5985 for http) and that WinRM "
+              "listens: winrm quickconfig -transport:https")
+_LOGIN_FIX = ("check the account and its password source; it must be allowed to log on over "
+              "WinRM (Remote Management Users or local Administrators on the server)")
+
+
+def _transport_check(access: LyncAccess) -> PreflightCheck:
+    if access.transport is LyncTransport.HTTPS:
+        ca = access.ca_bundle or "the system store"
+        return PreflightCheck("lync", "transport", True, f"https, certificates validated "
+                              f"against {ca}, auth {access.auth.value}")
+    if access.auth is LyncAuth.BASIC:
+        return PreflightCheck("lync", "transport", True, "http with basic auth: ALLOWED BY "
+                              "allow_basic_over_http, the password crosses the network "
+                              "unencrypted", fix="use transport: https")
+    return PreflightCheck("lync", "transport", True, f"http with {access.auth.value} message "
+                          "encryption")
+
+
+def _role_checks(collector: LyncCollector, session: Session, host: str, scopes: set[Scope],
+                 loaded: LoadedInventory, secret: Secret) -> list[PreflightCheck]:
+    manager = Scope.DEPLOYMENT in scopes
+    probes = [p for p in collector.catalogue.powershell if p.scope in scopes]
+    user = secret.username or "<audit account>"
+    checks: list[PreflightCheck] = []
+    script = (PROBES_DIR / "ps" / IDENTITY_SCRIPT).read_text(encoding="utf-8")
+    identity = _try(session, lambda ps: ps.add_script(script), IDENTITY_SCRIPT)
+    groups: list[str] = []
+    if isinstance(identity, Failure):
+        checks.append(PreflightCheck(host, "identity", False, identity.message))
+    else:
+        found = to_json(identity[0]) if identity else None
+        raw = found.get("Groups") if isinstance(found, dict) else None
+        groups = [str(g) for g in raw] if isinstance(raw, list) else []
+    for requirement in sorted({p.rbac for p in probes}):
+        names = ", ".join(sorted(p.name for p in probes if p.rbac == requirement))
+        key = requirement.lower()
+        if key == "file share read":
+            checks += _share_checks(session, host, loaded, names)
+        elif key in ROLE_GRANTS:
+            ok = _holds(key, groups)
+            checks.append(PreflightCheck(host, requirement, ok, f"{'held' if ok else 'NOT held'}"
+                                         f" (needed by {names})",
+                                         fix=None if ok else ROLE_FIX[key].format(user=user)))
+        else:
+            checks.append(PreflightCheck(host, requirement, False, f"cannot be verified "
+                                         f"(needed by {names})"))
+    if manager:
+        checks.append(_cmdlet_check(session, host, probes))
+    return checks
+
+
+def _try(session: Session, build: Callable[[Any], None], label: str) -> list[Any] | Failure:
+    try:
+        return session.call(build, label)
+    except _FailedError as err:
+        return err.failure
+    except Exception as exc:  # noqa: BLE001
+        failure = transport_failure(exc, session.where, opening=False)
+        return Failure(failure.status, scrub(failure.message, session.secret))
+
+
+def _command(name: str, **parameters: Any) -> Callable[[Any], None]:
+    def build(ps: Any) -> None:
+        ps.add_cmdlet(name)
+        for key, value in parameters.items():
+            ps.add_parameter(key, value)
+
+    return build
+
+
+def _share_checks(session: Session, host: str, loaded: LoadedInventory,
+                  names: str) -> list[PreflightCheck]:
+    checks = []
+    for share in share_paths(loaded.inventory):
+        result = _try(session, _command("Test-Path", LiteralPath=share), "Test-Path")
+        ok = not isinstance(result, Failure) and bool(result) and result[0] is True
+        detail = result.message if isinstance(result, Failure) else (
+            "readable" if ok else "not found or not readable")
+        checks.append(PreflightCheck(host, f"file share read {share}", ok,
+                                     f"{detail} (needed by {names})",
+                                     fix=None if ok else "grant the audit account Read on the "
+                                     "share and on the folder's NTFS ACL"))
+    return checks
+
+
+def _cmdlet_check(session: Session, host: str, probes: Sequence[PsProbe]) -> PreflightCheck:
+    missing = []
+    for command in sorted({p.command for p in probes if p.command}):
+        result = _try(session, _command("Get-Command", Name=command), "Get-Command")
+        if isinstance(result, Failure) or not result:
+            missing.append(command)
+    if missing:
+        return PreflightCheck(host, "cmdlets", False, "not available to the account: "
+                              + ", ".join(missing), fix="run on a server with the Lync Server "
+                              "Management Shell, with a role that includes these cmdlets")
+    return PreflightCheck(host, "cmdlets", True, "every probe cmdlet is available")

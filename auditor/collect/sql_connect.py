@@ -1,0 +1,203 @@
+"""ODBC connection strings (parsed, built with TLS and login) and driver errors as statuses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from auditor.collect.credentials import Secret
+from auditor.evidence import ObservationStatus
+from auditor.inventory import SqlInstance
+
+Status = ObservationStatus
+
+
+# --- connection strings -------------------------------------------------------------------
+
+class DriverKind(StrEnum):
+    """ODBC driver families, which name the TLS keyword differently."""
+
+    MICROSOFT = "microsoft"
+    FREETDS = "freetds"
+    PSQLODBC = "psqlodbc"
+    UNKNOWN = "unknown"
+
+
+# keyword, value when TLS is required, value for the explicit opt-out, values that turn it off
+TLS_KEYWORDS: dict[DriverKind, tuple[str, str, str, frozenset[str]]] = {
+    DriverKind.MICROSOFT: ("Encrypt", "yes", "no",
+                           frozenset({"no", "false", "optional", "0"})),
+    DriverKind.FREETDS: ("Encryption", "require", "request", frozenset({"off", "request"})),
+    DriverKind.PSQLODBC: ("SSLmode", "require", "prefer",
+                          frozenset({"disable", "allow", "prefer"})),
+}
+
+
+class ConnectionStringError(ValueError):
+    """The inventory's connection string cannot be used as it stands."""
+
+
+def parse_connection_string(text: str) -> list[tuple[str, str]]:
+    """`KEY=value;KEY={va;lue}` -> [(KEY, value)], braces removed and `}}` unescaped."""
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(text):
+        eq = text.find("=", i)
+        if eq < 0:
+            if text[i:].strip(" ;"):
+                raise ConnectionStringError(f"no '=' after {text[i:].strip()[:20]!r}")
+            break
+        key = text[i:eq].strip(" ;")
+        if text[eq + 1:eq + 2] == "{":
+            value, i = _braced(text, eq + 2)
+        else:
+            end = text.find(";", eq + 1)
+            end = len(text) if end < 0 else end
+            value, i = text[eq + 1:end].strip(), end + 1
+        pairs.append((key, value))
+    return pairs
+
+
+def _braced(text: str, start: int) -> tuple[str, int]:
+    out, i = [], start
+    while i < len(text):
+        if text[i] == "}":
+            if text[i + 1:i + 2] == "}":
+                out.append("}")
+                i += 2
+                continue
+            end = text.find(";", i + 1)
+            return "".join(out), (len(text) if end < 0 else end + 1)
+        out.append(text[i])
+        i += 1
+    raise ConnectionStringError("a '{' value is not closed")
+
+
+def format_value(value: str) -> str:
+    """A connection-string value, braced when it holds anything special."""
+    if value and not re.search(r"[;{}=\s]", value) and value[0] != "{":
+        return value
+    return "{" + value.replace("}", "}}") + "}"
+
+
+def get_key(pairs: list[tuple[str, str]], key: str) -> str | None:
+    """The value of a keyword, case-insensitively."""
+    for k, v in pairs:
+        if k.lower() == key.lower():
+            return v
+    return None
+
+
+def driver_kind(pairs: list[tuple[str, str]]) -> DriverKind:
+    """Which family the DRIVER= keyword names."""
+    driver = (get_key(pairs, "DRIVER") or "").lower()
+    if "freetds" in driver or "tdsodbc" in driver:
+        return DriverKind.FREETDS
+    if "postgres" in driver or "psqlodbc" in driver:
+        return DriverKind.PSQLODBC
+    if "sql server" in driver or "native client" in driver or "msodbcsql" in driver:
+        return DriverKind.MICROSOFT
+    return DriverKind.UNKNOWN
+
+
+def build_connection_string(inst: SqlInstance, secret: Secret | None) -> str:
+    """The instance's string plus TLS, user and (last, at connect time only) the password."""
+    if not inst.connection:
+        raise ConnectionStringError("the inventory gives no connection string")
+    pairs = parse_connection_string(inst.connection)
+    kind = driver_kind(pairs)
+    if kind is DriverKind.UNKNOWN:
+        if inst.encrypt:
+            raise ConnectionStringError(
+                "cannot tell which TLS keyword the driver takes: name it with DRIVER={...} "
+                "(Microsoft ODBC Driver, FreeTDS or PostgreSQL), or set encrypt: false")
+    else:
+        keyword, on, off, weak = TLS_KEYWORDS[kind]
+        present = get_key(pairs, keyword)
+        if present is None:
+            pairs.append((keyword, on if inst.encrypt else off))
+        elif inst.encrypt and present.lower() in weak:
+            raise ConnectionStringError(
+                f"{keyword}={present} does not require TLS but the inventory says encrypt: "
+                "true; remove the keyword, or set encrypt: false to opt out")
+    if kind is DriverKind.PSQLODBC and get_key(pairs, "BoolsAsChar") is None:
+        pairs.append(("BoolsAsChar", "0"))  # bit columns as bool, as SQL Server's drivers give
+    if secret is not None and secret.password is not None:  # integrated logins send neither
+        if secret.username and get_key(pairs, "UID") is None:
+            pairs.append(("UID", secret.username))
+        pairs.append(("PWD", secret.password))
+    return ";".join(f"{k}={format_value(v)}" for k, v in pairs) + ";"
+
+
+_PWD_FRAGMENT = re.compile(r"(?i)\b(pwd|password)\s*=\s*(\{(?:[^}]|\}\})*\}?|[^;]*)")
+
+
+def scrub(text: str, secrets: Sequence[str | None]) -> str:
+    """The text with every secret (plain or braced) and every PWD=... fragment masked."""
+    for value in secrets:
+        if value:
+            for form in (format_value(value), value.replace("}", "}}"), value):
+                text = text.replace(form, "***")
+    return _PWD_FRAGMENT.sub(lambda m: f"{m.group(1)}=***", text)
+
+
+# --- errors -> statuses -------------------------------------------------------------------
+
+_DENIED = re.compile(
+    r"(?i)password authentication failed|login failed|authentication failed|no pg_hba\.conf|"
+    r"permission denied|permission was denied|cannot open database|does not exist|"
+    r"not able to access the database|role .* is not permitted to log in|\((18456|4060|916)\)")
+_UNREACHABLE = re.compile(
+    r"(?i)could not translate host|name or service not known|connection refused|timeout expired|"
+    r"timed out|could not connect|server is not found|unable to connect|tcp provider|"
+    r"network-related|no route to host|server was not found|adaptive server is unavailable")
+_PERMISSION = re.compile(r"(?i)permission denied|permission was denied|\((229|230|262|297|300)\)")
+_TIMEOUT = re.compile(r"(?i)statement timeout|query timeout|timeout expired|canceling statement")
+_LOST_STATES = frozenset({"08S01", "08003", "08007", "57P01", "57P02", "57P03", "HYT01"})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong, already scrubbed of secrets."""
+
+    status: ObservationStatus
+    message: str
+    connection_lost: bool = False
+
+
+def describe(exc: BaseException, secrets: Sequence[str | None]) -> tuple[str, str]:
+    """(SQLSTATE, one-line scrubbed message) of a pyodbc error or any other exception."""
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    if len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        state, message = args[0], args[1]
+    else:
+        state, message = "", f"{type(exc).__name__}: {exc}"
+    message = re.sub(r"^\[[0-9A-Z]{5}\]\s*", "", message.strip())
+    message = re.sub(r"\s*\(SQL\w+\)$", "", message)
+    message = " ".join(message.split())
+    return state, scrub(f"{state} {message}".strip(), secrets)
+
+
+def connect_failure(exc: BaseException, secrets: Sequence[str | None]) -> Failure:
+    """Login failed -> denied; no answer, no host, refused -> unreachable; else error."""
+    state, message = describe(exc, secrets)
+    if state.startswith("28") or _DENIED.search(message):
+        return Failure(Status.DENIED, message)
+    if state in ("HYT00", "HYT01", "08001", "08S01", "08004") or _UNREACHABLE.search(message):
+        return Failure(Status.UNREACHABLE, message)
+    return Failure(Status.ERROR, message)
+
+
+def query_failure(exc: BaseException, secrets: Sequence[str | None]) -> Failure:
+    """Permission -> denied; statement timeout -> timeout; lost connection -> error."""
+    state, message = describe(exc, secrets)
+    if state in _LOST_STATES or "connection has been lost" in message.lower():
+        return Failure(Status.ERROR, f"connection lost: {message}", connection_lost=True)
+    if state == "42501" or _PERMISSION.search(message):
+        return Failure(Status.DENIED, message)
+    if state in ("57014", "HYT00") or _TIMEOUT.search(message):
+        return Failure(Status.TIMEOUT, message)
+    return Failure(Status.ERROR, message)
