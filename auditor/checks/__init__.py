@@ -6,18 +6,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.checks import (
+    acl,
     backups,
+    exports,
     integrity,
+    logchain,
     lync,
     placement,
     records,
     restore,
     schedule,
+    space,
     storage,
+    versions,
 )
 from auditor.engine.registry import CheckKind, build_registry
 
-_MODULES = (backups, schedule, integrity, storage, restore, placement, lync, records)
+_MODULES = (backups, logchain, schedule, integrity, storage, space, restore, placement, lync,
+            exports, acl, records, versions)
 
 
 def check_kinds() -> Mapping[str, CheckKind[Any]]:

@@ -1,11 +1,10 @@
-"""P1 backup checks: full backups, cadence, log backups, system databases, log chain."""
+"""P1 backup checks: full backups, cadence, log backups, system databases; the helpers the P1
+checks share."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any, Self
 
 from pydantic import Field, model_validator
@@ -142,6 +141,27 @@ def simple_gate(db: LyncDatabase) -> Verdict | None:
 def _chain_full(backup: Backup, now: dt.datetime) -> bool:
     return (backup.type == "D" and not backup.is_copy_only and not backup.is_damaged
             and backup.finished_at <= now)
+
+
+def _short_name(name: str) -> str:
+    """'sql01.contoso.com\\RTC' and 'SQL01\\rtc' compare equal."""
+    host, _, instance = name.partition("\\")
+    host = host.split(".")[0]
+    return f"{host}\\{instance}".lower() if instance else host.lower()
+
+
+def taken_here(backup: Backup, inst: InstanceFacts) -> bool:
+    """The backup set was written by this instance (server_name and machine_name agree)."""
+    cfg: SqlInstance = inst.instance
+    machines = {_short_name(cfg.server_name.partition("\\")[0]), _short_name(cfg.host)}
+    instance = cfg.server_name.partition("\\")[2]
+    if isinstance(inst.clock, Known) and inst.clock.value.machine_name:
+        machines.add(_short_name(inst.clock.value.machine_name))
+    servers = {f"{m}\\{instance}".lower() if instance else m for m in machines}
+    servers.add(_short_name(cfg.server_name))
+    if backup.server_name and _short_name(backup.server_name) not in servers:
+        return False
+    return not (backup.machine_name and _short_name(backup.machine_name) not in machines)
 
 
 # --- BR-002: cadence ------------------------------------------------------------------------
@@ -315,152 +335,5 @@ def _system_verdict(inst: InstanceFacts, name: str, now: dt.datetime,
             "day limit", observed, expected, ids)
 
 
-# --- BR-005: log chain ------------------------------------------------------------------------
-
-class LogChainUnbroken(Params):
-    """BR-005 has no threshold: the chain is unbroken or it is not."""
-
-
-@check_kind("log_chain_unbroken", LogChainUnbroken)
-def log_chain_unbroken(facts: Facts, params: ParamsFor[LogChainUnbroken]) -> Iterator[Verdict]:
-    """Each FULL/BULK_LOGGED required store has an unbroken log chain since its newest full."""
-    for db in lync_databases(facts):
-        yield _chain_verdict(db, facts.now)
-
-
-def _short_name(name: str) -> str:
-    """'sql01.contoso.com\\RTC' and 'SQL01\\rtc' compare equal."""
-    host, _, instance = name.partition("\\")
-    host = host.split(".")[0]
-    return f"{host}\\{instance}".lower() if instance else host.lower()
-
-
-def taken_here(backup: Backup, inst: InstanceFacts) -> bool:
-    """The backup set was written by this instance (server_name and machine_name agree)."""
-    cfg: SqlInstance = inst.instance
-    machines = {_short_name(cfg.server_name.partition("\\")[0]), _short_name(cfg.host)}
-    instance = cfg.server_name.partition("\\")[2]
-    if isinstance(inst.clock, Known) and inst.clock.value.machine_name:
-        machines.add(_short_name(inst.clock.value.machine_name))
-    servers = {f"{m}\\{instance}".lower() if instance else m for m in machines}
-    servers.add(_short_name(cfg.server_name))
-    if backup.server_name and _short_name(backup.server_name) not in servers:
-        return False
-    return not (backup.machine_name and _short_name(backup.machine_name) not in machines)
-
-
-def _lsn_error(db: LyncDatabase, backups: list[Backup], ids: tuple[str, ...]) -> Verdict | None:
-    bad = [b for b in backups if b.first_lsn is None or b.last_lsn is None]
-    if not bad:
-        return None
-    return db.verdict(Status.ERROR, f"backup set {bad[0].backup_set_id} ({bad[0].type}, finished "
-                      f"{when(bad[0].finished_at)}) has no first_lsn/last_lsn: the chain cannot "
-                      "be followed", evidence_ids=ids)
-
-
-def _chain_verdict(db: LyncDatabase, now: dt.datetime) -> Verdict:
-    gate = backup_gate(db) or simple_gate(db) or never_backed_up(db)
-    if gate is not None:
-        return gate
-    expected = "each log backup since the newest full starts where the previous one ended"
-    history, last = db.facts.backups, db.facts.last_backups
-    if isinstance(history, Unknown):
-        return history_error(db, history, expected)
-    if isinstance(last, Unknown):
-        return history_error(db, last, expected)
-    ids = history.evidence_ids + last.evidence_ids
-    rows = [b for b in db_backups(history.value, db.name) if b.finished_at <= now]
-    here = [b for b in rows if taken_here(b, db.facts)]
-    logs = [b for b in here if b.type == "L" and not b.is_copy_only]
-    if not logs:
-        return db.verdict(Status.NOT_APPLICABLE, "no log backup in the backup history: nothing "
-                          "to chain (BR-003 reports missing log backups)", evidence_ids=ids)
-    fulls = [b for b in here if b.type == "D" and not b.is_copy_only]
-    if not fulls:
-        return _no_local_full(db, rows, last.value.get((db.name.lower(), "D")), ids)
-    anchor = max(fulls, key=lambda b: (b.finished_at, b.backup_set_id))
-    after = [b for b in logs if b.finished_at >= anchor.started_at]
-    problem = _lsn_error(db, [anchor, *after], ids)
-    if problem is not None:
-        return problem
-    full_lsn = anchor.last_lsn or Decimal(0)  # not None: checked by _lsn_error
-    chain = _chain_after(after, full_lsn)
-    if not chain:
-        return db.verdict(Status.NOT_APPLICABLE, f"no log backup since the newest full "
-                          f"(finished {when(anchor.finished_at)}): nothing to chain (BR-003 "
-                          "reports missing log backups)", evidence_ids=ids)
-    newest = max(chain, key=lambda b: b.finished_at)
-    breaks = _breaks(anchor, full_lsn, chain, rows, db.facts)
-    observed = {"full_finished": anchor.finished_at.isoformat(),
-                "full_last_lsn": str(anchor.last_lsn), "log_backups": len(chain),
-                "newest_log_finished": newest.finished_at.isoformat()}
-    if breaks:
-        more = f" (and {len(breaks) - 1} more break(s))" if len(breaks) > 1 else ""
-        observed["breaks"] = breaks
-        return db.verdict(Status.FAIL, f"log chain broken: {breaks[0]}{more}", observed,
-                          expected, ids)
-    return db.verdict(Status.PASS, f"log chain unbroken: {len(chain)} log backup(s) from the full "
-                      f"finished {when(anchor.finished_at)} to the log backup finished "
-                      f"{when(newest.finished_at)}", observed, expected, ids)
-
-
-def _no_local_full(db: LyncDatabase, rows: list[Backup], ever: Any,
-                   ids: tuple[str, ...]) -> Verdict:
-    """Log backups but no full of this instance in the history read."""
-    foreign = [b for b in rows if b.type == "D" and not b.is_copy_only]
-    if foreign:
-        other = max(foreign, key=lambda b: b.finished_at)
-        return db.verdict(Status.FAIL, f"log chain broken: the only full backup in the history "
-                          f"was taken on {other.server_name or other.machine_name} (finished "
-                          f"{when(other.finished_at)}), not on this instance; take a full "
-                          "backup here to start a new chain", evidence_ids=ids)
-    if ever is not None:
-        reason = (f"the newest full backup (finished {when(ever.finished_at)}) is older than "
-                  "the backup history collected")
-    else:
-        reason = "msdb holds log backups but no full backup (its history was purged?)"
-    return db.verdict(Status.ERROR, f"not enough history to follow the log chain: {reason}",
-                      evidence_ids=ids)
-
-
-def _chain_after(logs: list[Backup], full_last_lsn: Decimal) -> list[Backup]:
-    """Log backups holding records after the full, one per LSN range, in LSN order."""
-    unique: dict[tuple[Decimal, Decimal], Backup] = {}
-    for log in logs:
-        if log.first_lsn is None or log.last_lsn is None or log.last_lsn <= full_last_lsn:
-            continue
-        unique.setdefault((log.first_lsn, log.last_lsn), log)
-    return [unique[key] for key in sorted(unique)]
-
-
-def _breaks(anchor: Backup, full_lsn: Decimal, chain: list[Backup], rows: list[Backup],
-            inst: InstanceFacts) -> list[str]:
-    """Every reason the chain from the full to the newest log is broken, oldest first."""
-    found: list[str] = []
-    first = chain[0]
-    if first.first_lsn is not None and first.first_lsn > full_lsn:
-        found.append(f"the first log backup after the full (finished {when(first.finished_at)}) "
-                     f"starts at LSN {first.first_lsn}, after the full's last LSN {full_lsn}")
-    for prev, cur in itertools.pairwise(chain):
-        if cur.first_lsn != prev.last_lsn:
-            found.append(f"the log backup finished {when(cur.finished_at)} starts at LSN "
-                         f"{cur.first_lsn} but the previous one ended at LSN {prev.last_lsn}")
-    newest = max(chain, key=lambda b: b.finished_at).finished_at
-    between = [b for b in rows if anchor.finished_at < b.finished_at <= newest]
-    for backup in [anchor, *between]:
-        if (backup.recovery_model or "").upper() == "SIMPLE" and taken_here(backup, inst):
-            found.append(f"backup set {backup.backup_set_id} (finished "
-                         f"{when(backup.finished_at)}) records SIMPLE recovery: the switch to "
-                         "SIMPLE truncated the log")
-            break
-    for backup in between:
-        if backup.type == "D" and not backup.is_copy_only and not taken_here(backup, inst):
-            found.append(f"a full backup taken on {backup.server_name or backup.machine_name} "
-                         f"(finished {when(backup.finished_at)}) lies between the full and the "
-                         "newest log backup")
-    return found
-
-
 KINDS: tuple[CheckKind[Any], ...] = (full_backup_within, full_backup_on_most_days,
-                                     log_backup_within, system_database_backup_within,
-                                     log_chain_unbroken)
+                                     log_backup_within, system_database_backup_within)

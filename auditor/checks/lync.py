@@ -1,26 +1,22 @@
-"""Checks on Lync and Windows evidence: configuration exports (BR-010), the other Lync exports
-(BR-011), backup share ACLs (BR-041), paired pools (DR-001) and CMS replication (DR-002)."""
+"""Checks on Lync evidence: paired pools (DR-001) and CMS replication (DR-002), and the helpers
+the Lync checks share."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterator, Sequence
-from fnmatch import fnmatchcase
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import Field
 
-from auditor.checks.subjects import server_subject, share_subject
+from auditor.checks.subjects import server_subject
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
 from auditor.facts import Facts, Known, Unknown
-from auditor.facts.base import Fact
-from auditor.facts.lync import AccessRule, BackupServiceStatus, ExportFile, Replica, share_paths
-from auditor.findings import Status, Subject, SubjectType, Verdict, worst
+from auditor.facts.lync import BackupServiceStatus, Replica
+from auditor.findings import Status, Subject, SubjectType, Verdict
 from auditor.inventory import InstanceRole, Inventory
 
 ESTATE = Subject(id="estate", type=SubjectType.ESTATE, name="estate")
-CONFIG_ENTRY = "docitemset.xml"
 # A LastStatusReport up to this far after `now` is clock skew between the CMS master and the
 # auditor, not a report from the future.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -44,260 +40,10 @@ def span(delta: dt.timedelta) -> str:
     return f"{rest} min"
 
 
-def matches(name: str, patterns: Sequence[str]) -> bool:
-    """A file name matches one of the glob patterns, ignoring case (as Windows does)."""
-    return any(fnmatchcase(name.lower(), p.lower()) for p in patterns)
-
-
 def _verdict(subject: Subject, status: Status, message: str, observed: Any = None,
              expected: Any = None, ids: tuple[str, ...] = ()) -> Verdict:
     return Verdict(subject=subject, status=status, message=message, observed=observed,
                    expected=expected, evidence_ids=ids)
-
-
-# --- BR-010: configuration export newer than the last CMS change -------------------------------
-
-class ConfigExportAfterChange(Params):
-    """BR-010: which files on the export share are candidate configuration exports."""
-
-    export_patterns: list[str] = Field(
-        default=["*CsConfiguration*.zip", "*Config*.zip"], min_length=1)
-
-
-def is_config_export(export: ExportFile) -> bool:
-    """A readable ZIP with DocItemSet.xml at its root, as Export-CsConfiguration writes it."""
-    return export.is_zip and any(e.lower() == CONFIG_ENTRY for e in export.entries)
-
-
-def _last_cms_change(replicas: tuple[Replica, ...]) -> tuple[dt.datetime, str] | None:
-    dated = [(r.last_update_creation, r.fqdn) for r in replicas if r.last_update_creation]
-    return max(dated) if dated else None
-
-
-@check_kind("config_export_after_change", ConfigExportAfterChange)
-def config_export_after_change(facts: Facts,
-                               params: ParamsFor[ConfigExportAfterChange]) -> Iterator[Verdict]:
-    """The newest valid Export-CsConfiguration ZIP is newer than the CMS's last change."""
-    share = facts.inventory.export_share
-    if share is None:
-        yield _verdict(ESTATE, Status.ERROR, "the inventory names no export_share, so the "
-                       "configuration exports cannot be looked for")
-        return
-    subject, scope = share_subject(facts.inventory, share.unc)
-    yield _config_export(subject, facts, params(scope))
-
-
-def _config_export(subject: Subject, facts: Facts, p: ConfigExportAfterChange) -> Verdict:
-    expected = "a ZIP holding DocItemSet.xml written after the last CMS change"
-    exports, replicas = facts.lync.exports, facts.lync.cms_replicas
-    if isinstance(exports, Unknown):
-        return _verdict(subject, Status.ERROR, f"export share listing unavailable: "
-                        f"{exports.reason}", expected=expected, ids=exports.evidence_ids)
-    if isinstance(replicas, Unknown):
-        return _verdict(subject, Status.ERROR, f"CMS replication status unavailable: "
-                        f"{replicas.reason}", expected=expected, ids=replicas.evidence_ids)
-    ids = exports.evidence_ids + replicas.evidence_ids
-    candidates = [f for f in exports.value if matches(f.name, p.export_patterns)]
-    invalid = sorted(f.name for f in candidates if not is_config_export(f))
-    valid = [f for f in candidates if is_config_export(f) and f.modified_at <= facts.now]
-    future = sorted(f.name for f in candidates
-                    if is_config_export(f) and f.modified_at > facts.now)
-    change = _last_cms_change(replicas.value)
-    observed: dict[str, Any] = {"last_cms_change": change[0].isoformat() if change else None,
-                                "not_valid_exports": invalid, "dated_after_audit_time": future}
-    notes = ""
-    if invalid:
-        notes += (f"; {len(invalid)} matching file(s) are not valid exports (no DocItemSet.xml "
-                  f"or not a readable ZIP): {', '.join(invalid[:5])}")
-    if future:
-        notes += f"; ignored as dated after the audit time: {', '.join(future[:5])}"
-    if not valid:
-        observed["newest_export"] = None
-        return _verdict(subject, Status.FAIL, "no configuration export on the share (no ZIP "
-                        f"matching {', '.join(p.export_patterns)} holds DocItemSet.xml){notes}",
-                        observed, expected, ids)
-    newest = max(valid, key=lambda f: f.modified_at)
-    observed.update(newest_export=newest.name, export_written=newest.modified_at.isoformat())
-    if change is None:
-        return _verdict(subject, Status.ERROR, "no CMS replica reported a LastUpdateCreation, so "
-                        "the last configuration change is unknown", observed, expected, ids)
-    changed_at, replica = change
-    observed["reported_by"] = replica
-    gap = newest.modified_at - changed_at
-    if gap > dt.timedelta(0):
-        return _verdict(subject, Status.PASS, f"newest configuration export {newest.name} was "
-                        f"written {span(gap)} after the last CMS change ({when(changed_at)})",
-                        observed, expected, ids)
-    return _verdict(subject, Status.FAIL, f"the CMS changed at {when(changed_at)}, {span(gap)} "
-                    f"after the newest configuration export {newest.name} "
-                    f"({when(newest.modified_at)}){notes}", observed, expected, ids)
-
-
-# --- BR-011: LIS, RGS, user-data exports and the file store copy are fresh ---------------------
-
-class ExportsFresh(Params):
-    """BR-011: the age limit, and the file-name patterns of each export kind ([] = not in use)."""
-
-    max_age_days: float = Field(default=7, gt=0, le=366)
-    lis_patterns: list[str] = Field(default=["*Lis*.zip"])
-    rgs_patterns: list[str] = Field(default=["*Rgs*.zip"])
-    user_data_patterns: list[str] = Field(default=["*UserData*.zip"])
-    file_store_patterns: list[str] = Field(default=["FileStore*"])
-
-
-EXPORT_KINDS = (("lis", "LIS export"), ("rgs", "Response Group export"),
-                ("user_data", "user data export"), ("file_store", "file store copy"))
-RGS_CHANGE = "not assessed: no evidence of the last Response Group change is collected"
-
-
-def _usable(export: ExportFile) -> bool:
-    """A .zip must open and hold entries; any other file (archive, robocopy log) counts as is."""
-    return not export.name.lower().endswith(".zip") or (export.is_zip and bool(export.entries))
-
-
-@check_kind("lync_exports_fresh", ExportsFresh)
-def lync_exports_fresh(facts: Facts, params: ParamsFor[ExportsFresh]) -> Iterator[Verdict]:
-    """One finding per export share: the worst of the four export kinds, each listed."""
-    share = facts.inventory.export_share
-    if share is None:
-        yield _verdict(ESTATE, Status.ERROR, "the inventory names no export_share, so the LIS, "
-                       "Response Group, user data and file store copies cannot be looked for")
-        return
-    subject, scope = share_subject(facts.inventory, share.unc)
-    p = params(scope)
-    exports = facts.lync.exports
-    expected = f"each export kind in use has a copy no older than {p.max_age_days:g} d"
-    if isinstance(exports, Unknown):
-        yield _verdict(subject, Status.ERROR, f"export share listing unavailable: "
-                       f"{exports.reason}", expected=expected, ids=exports.evidence_ids)
-        return
-    limit = dt.timedelta(days=p.max_age_days)
-    statuses: list[Status] = []
-    bad: list[str] = []
-    good: list[str] = []
-    observed: dict[str, Any] = {"newer_than_last_rgs_change": RGS_CHANGE}
-    for key, label in EXPORT_KINDS:
-        patterns: list[str] = getattr(p, f"{key}_patterns")
-        if not patterns:
-            observed[key] = {"status": "not_in_use"}
-            continue
-        found = [f for f in exports.value if matches(f.name, patterns)]
-        usable = [f for f in found if _usable(f) and f.modified_at <= facts.now]
-        broken = [f.name for f in found if not _usable(f)]
-        why = f" ({len(broken)} unreadable or empty ZIP ignored)" if broken else ""
-        if not usable:
-            statuses.append(Status.FAIL)
-            bad.append(f"no {label} matching {', '.join(patterns)}{why}")
-            observed[key] = {"status": "fail", "newest": None}
-            continue
-        newest = max(usable, key=lambda f: f.modified_at)
-        age = facts.now - newest.modified_at
-        fresh = age <= limit
-        statuses.append(Status.PASS if fresh else Status.FAIL)
-        observed[key] = {"status": "pass" if fresh else "fail", "newest": newest.name,
-                         "written": newest.modified_at.isoformat(),
-                         "age_days": round(age.total_seconds() / 86400, 2)}
-        (good if fresh else bad).append(f"{label} {newest.name} {span(age)} old{why}")
-    if not statuses:
-        yield _verdict(subject, Status.NOT_APPLICABLE, "no export kind is in use (all patterns "
-                       "emptied by policy)", observed, expected, exports.evidence_ids)
-        return
-    status = worst(statuses)
-    if status is Status.PASS:
-        message = "fresh: " + "; ".join(good)
-    else:
-        message = f"over {p.max_age_days:g} d or missing: " + "; ".join(bad)
-        message += f" (fresh: {'; '.join(good)})" if good else ""
-    yield _verdict(subject, status, message, observed, expected, exports.evidence_ids)
-
-
-# --- BR-041: backup share ACLs -------------------------------------------------------------------
-
-class ShareAclRestricted(Params):
-    """BR-041: the accounts, besides the built-in ones, that may write to backup shares."""
-
-    backup_accounts: list[str] = Field(default_factory=list)
-
-
-BROAD = {"everyone", "s-1-1-0", "builtin\\users", "s-1-5-32-545",
-         "nt authority\\authenticated users", "s-1-5-11", "nt authority\\anonymous logon",
-         "s-1-5-7"}
-ALWAYS_ALLOWED = {"builtin\\administrators", "s-1-5-32-544", "nt authority\\system", "s-1-5-18",
-                  "creator owner", "s-1-3-0"}
-WRITE_NAMES = {"writedata", "createfiles", "appenddata", "createdirectories",
-               "writeextendedattributes", "writeattributes", "write", "delete",
-               "deletesubdirectoriesandfiles", "changepermissions", "takeownership", "modify",
-               "fullcontrol"}
-READ_NAMES = {"readdata", "listdirectory", "readextendedattributes", "executefile", "traverse",
-              "readattributes", "readpermissions", "synchronize", "read", "readandexecute"}
-# FILE_WRITE_DATA, FILE_APPEND_DATA, FILE_WRITE_EA, FILE_DELETE_CHILD, FILE_WRITE_ATTRIBUTES,
-# DELETE, WRITE_DAC, WRITE_OWNER, GENERIC_ALL, GENERIC_WRITE
-WRITE_BITS = 0x2 | 0x4 | 0x10 | 0x40 | 0x100 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 | 0x40000000
-
-
-def grants_write(rights: str) -> bool:
-    """Whether a FileSystemRights value (names or a number) lets its holder alter files."""
-    write = False
-    for token in (t.strip() for t in rights.split(",")):
-        low = token.lower()
-        if re.fullmatch(r"-?\d+|0x[0-9a-f]+", low):
-            write |= bool(int(low, 0) & 0xFFFFFFFF & WRITE_BITS)
-        elif low in WRITE_NAMES:
-            write = True
-        elif low not in READ_NAMES:
-            raise ValueError(f"unrecognised right {token!r}")
-    return write
-
-
-@check_kind("backup_share_acl_restricted", ShareAclRestricted)
-def backup_share_acl_restricted(facts: Facts,
-                                params: ParamsFor[ShareAclRestricted]) -> Iterator[Verdict]:
-    """No broad group has any allow rule; only backup accounts and built-ins may write."""
-    for unc in share_paths(facts.inventory):
-        subject, scope = share_subject(facts.inventory, unc)
-        acl = facts.lync.share_acls.get(unc.lower(), Unknown(f"no share_acl evidence for {unc}"))
-        yield _acl_verdict(subject, acl, params(scope))
-
-
-def _acl_verdict(subject: Subject, acl: Fact[tuple[AccessRule, ...]],
-                 p: ShareAclRestricted) -> Verdict:
-    allowed = ALWAYS_ALLOWED | {a.lower() for a in p.backup_accounts}
-    expected = {"no_access_for": "Everyone, BUILTIN\\Users, NT AUTHORITY\\Authenticated Users",
-                "write_only_for": sorted(p.backup_accounts) + sorted(
-                    ["BUILTIN\\Administrators", "NT AUTHORITY\\SYSTEM", "CREATOR OWNER"])}
-    if isinstance(acl, Unknown):
-        return _verdict(subject, Status.ERROR, f"ACL unavailable: {acl.reason}",
-                        expected=expected, ids=acl.evidence_ids)
-    if not acl.value:
-        return _verdict(subject, Status.ERROR, "the ACL read back with no entries (an empty or "
-                        "a null DACL cannot be told apart)", [], expected, acl.evidence_ids)
-    broad, writers = [], []
-    for rule in (r for r in acl.value if r.allow):
-        entry = f"{rule.identity} ({rule.rights})"
-        try:
-            write = grants_write(rule.rights)
-        except ValueError as exc:
-            return _verdict(subject, Status.ERROR, f"ACL entry of {rule.identity}: {exc}",
-                            expected=expected, ids=acl.evidence_ids)
-        if rule.identity.lower() in BROAD:
-            broad.append(entry)
-        elif write and rule.identity.lower() not in allowed:
-            writers.append(entry)
-    observed = {"broad_access": broad, "unexpected_writers": writers,
-                "entries": [f"{'Allow' if r.allow else 'Deny'} {r.identity} ({r.rights})"
-                            + (" inherited" if r.inherited else "") for r in acl.value]}
-    problems = []
-    if broad:
-        problems.append(f"grants broad groups access: {', '.join(broad)}")
-    if writers:
-        problems.append(f"grants write to accounts that are not backup accounts: "
-                        f"{', '.join(writers)}")
-    if problems:
-        return _verdict(subject, Status.FAIL, "; ".join(problems), observed, expected,
-                        acl.evidence_ids)
-    count = f"{len(acl.value)} ACL {'entry' if len(acl.value) == 1 else 'entries'}"
-    return _verdict(subject, Status.PASS, f"{count}: no broad access, write only for backup "
-                    "accounts and built-in accounts", observed, expected, acl.evidence_ids)
 
 
 # --- DR-001: business-critical pools are paired across sites and in sync -----------------------
@@ -462,6 +208,4 @@ def _replica(subject: Subject, replica: Replica, now: dt.datetime, p: CmsReplica
                     observed, expected, ids)
 
 
-KINDS: tuple[CheckKind[Any], ...] = (config_export_after_change, lync_exports_fresh,
-                                     backup_share_acl_restricted, paired_pool_in_sync,
-                                     cms_replicas_current)
+KINDS: tuple[CheckKind[Any], ...] = (paired_pool_in_sync, cms_replicas_current)
