@@ -21,7 +21,7 @@ from auditor.checks.subjects import (
 )
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
 from auditor.facts import Facts, InstanceFacts, Known, Unknown
-from auditor.facts.sql import Backup
+from auditor.facts.sql import Backup, LastBackup
 from auditor.findings import Status, Verdict
 from auditor.inventory import InstanceRole, SqlInstance
 
@@ -65,13 +65,10 @@ def _full_backup_verdict(db: LyncDatabase, now: dt.datetime,
     if db.kind is not DbClass.REQUIRED:
         return db.verdict(Status.NOT_APPLICABLE, db.reason)
     expected = f"a full backup finished within {params.max_age_hours:g} h"
-    history, last = db.facts.backups, db.facts.last_backups
-    if isinstance(history, Unknown):
-        return db.verdict(Status.ERROR, f"backup history unavailable: {history.reason}",
-                          expected=expected, evidence_ids=history.evidence_ids)
-    if isinstance(last, Unknown):
-        return db.verdict(Status.ERROR, f"backup history unavailable: {last.reason}",
-                          expected=expected, evidence_ids=last.evidence_ids)
+    known = known_history(db, expected)
+    if isinstance(known, Verdict):
+        return known
+    history, last = known
     ids = history.evidence_ids + last.evidence_ids
     fulls = _full_backups(history.value, db.name)
     good = [b for b in fulls if not b.is_copy_only and not b.is_damaged and b.finished_at <= now]
@@ -128,6 +125,19 @@ def history_error(db: LyncDatabase, fact: Unknown, expected: str | None = None) 
     """The verdict when the backup history could not be read."""
     return db.verdict(Status.ERROR, f"backup history unavailable: {fact.reason}",
                       expected=expected, evidence_ids=fact.evidence_ids)
+
+
+History = tuple[Known[tuple[Backup, ...]], Known[dict[tuple[str, str], LastBackup]]]
+
+
+def known_history(db: LyncDatabase, expected: str) -> History | Verdict:
+    """The windowed backup history and the all-time newest backups, or the error verdict."""
+    history, last = db.facts.backups, db.facts.last_backups
+    if isinstance(history, Unknown):
+        return history_error(db, history, expected)
+    if isinstance(last, Unknown):
+        return history_error(db, last, expected)
+    return history, last
 
 
 def simple_gate(db: LyncDatabase) -> Verdict | None:
@@ -233,11 +243,10 @@ def _log_backup_verdict(db: LyncDatabase, now: dt.datetime, params: LogBackupWit
         return gate
     limit = params.max_age_minutes
     expected = f"a log backup finished within the last {limit:g} min, not in the future"
-    history, last = db.facts.backups, db.facts.last_backups
-    if isinstance(history, Unknown):
-        return history_error(db, history, expected)
-    if isinstance(last, Unknown):
-        return history_error(db, last, expected)
+    known = known_history(db, expected)
+    if isinstance(known, Verdict):
+        return known
+    history, last = known
     ids = history.evidence_ids + last.evidence_ids
     logs = [b for b in db_backups(history.value, db.name)
             if b.type == "L" and not b.is_copy_only and not b.is_damaged]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from auditor.checks.backups import db_backups, history_error, simple_gate, taken_here, when
+from auditor.checks.backups import db_backups, known_history, simple_gate, taken_here, when
 from auditor.checks.subjects import (
     LyncDatabase,
     backup_gate,
@@ -16,7 +16,7 @@ from auditor.checks.subjects import (
     never_backed_up,
 )
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
-from auditor.facts import Facts, InstanceFacts, Unknown
+from auditor.facts import Facts, InstanceFacts
 from auditor.facts.sql import Backup
 from auditor.findings import Status, Verdict
 
@@ -47,11 +47,10 @@ def _chain_verdict(db: LyncDatabase, now: dt.datetime) -> Verdict:
     if gate is not None:
         return gate
     expected = "each log backup since the newest full starts where the previous one ended"
-    history, last = db.facts.backups, db.facts.last_backups
-    if isinstance(history, Unknown):
-        return history_error(db, history, expected)
-    if isinstance(last, Unknown):
-        return history_error(db, last, expected)
+    known = known_history(db, expected)
+    if isinstance(known, Verdict):
+        return known
+    history, last = known
     ids = history.evidence_ids + last.evidence_ids
     rows = [b for b in db_backups(history.value, db.name) if b.finished_at <= now]
     here = [b for b in rows if taken_here(b, db.facts)]

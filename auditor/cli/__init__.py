@@ -140,14 +140,15 @@ FailUnderOpt = Annotated[float | None, typer.Option("--fail-under", min=0, max=1
                                                     help="Exit 1 below this score.")]
 WaiversOpt = Annotated[Path | None, typer.Option("--waivers", help="Waivers file "
                                                  "(default: the one the inventory names).")]
+ReplayOpt = Annotated[Path | None, typer.Option(
+    "--replay", help="Take the evidence not collected live from a recorded bundle.")]
 
 
 @app.command("collect")
 def collect_cmd(
     inventory: InventoryOpt,
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Evidence bundle to write.")],
-    replay: Annotated[Path | None, typer.Option("--replay", help="Take SQL and Lync evidence "
-                                                "from a recorded bundle.")] = None,
+    replay: ReplayOpt = None,
 ) -> None:
     """Collect evidence for the inventory into one bundle (records are read fresh)."""
     def run() -> str:
@@ -260,8 +261,7 @@ def _print_written(paths: list[Path]) -> None:
 def audit_cmd(
     inventory: InventoryOpt,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the audit files.")],
-    replay: Annotated[Path | None, typer.Option("--replay", help="Take SQL and Lync evidence "
-                                                "from a recorded bundle.")] = None,
+    replay: ReplayOpt = None,
     now: NowOpt = None,
     formats: FormatsOpt = "html,pdf,json",
     fail_under: FailUnderOpt = None,
