@@ -6,11 +6,12 @@ import datetime as dt
 import hashlib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.canonical import (
+    CanonicalRows,
     JsonValue,
     pretty_bytes,
     sha256_of,
@@ -78,8 +79,9 @@ def make_observation(
     finished_at: dt.datetime, status: ObservationStatus, data: list[dict[str, Any]] | None = None,
     error: str | None = None, parameters: dict[str, Any] | None = None,
 ) -> Observation:
-    """Build an observation, putting its rows in canonical form and hashing them."""
-    rows = [to_json_value(row) for row in (data or [])]
+    """Build an observation: its rows in canonical form (CanonicalRows are already), hashed."""
+    rows: list[JsonValue] = (cast("list[JsonValue]", data) if isinstance(data, CanonicalRows)
+                             else [to_json_value(row) for row in data or []])
     observation = Observation(
         id=observation_id(source, probe, target), source=source, probe=probe, target=target,
         started_at=started_at, finished_at=finished_at, status=status, error=error,

@@ -38,9 +38,10 @@ import pyodbc
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from auditor.canonical import canonical_rows  # noqa: E402
 from auditor.collect.base import CollectContext  # noqa: E402
 from auditor.collect.sql import SqlCollector  # noqa: E402
-from auditor.collect.sql_collector import DEFAULT_WORKERS, fetch_rows  # noqa: E402
+from auditor.collect.sql_collector import DEFAULT_WORKERS, fetch  # noqa: E402
 from auditor.evidence import (  # noqa: E402
     ObservationStatus,
     Source,
@@ -188,15 +189,17 @@ def breakdown(lab: LabCluster, login: LabLogin, sql: str, params: list[Any]) -> 
                           "BoolsAsChar=0;", autocommit=True, timeout=10)
     try:
         started = time.perf_counter()
-        rows = fetch_rows(conn, sql, params)
+        result = fetch(conn, sql, params)
         fetched = time.perf_counter()
+        rows = canonical_rows(result.names, result.rows)
+        converted = time.perf_counter()
         make_observation(source=Source.SQL, probe="p", target="t", started_at=NOW,
                          finished_at=NOW, status=ObservationStatus.OK, data=rows)
         done = time.perf_counter()
     finally:
         conn.close()
-    return (f"in the collector: execute + fetch {fetched - started:.3f} s, canonical JSON + "
-            f"hash + model {done - fetched:.3f} s")
+    return (f"in the collector: execute + fetch {fetched - started:.3f} s, canonical rows "
+            f"{converted - fetched:.3f} s, hash + model {done - converted:.3f} s")
 
 
 # --- part 2: 20 instances behind a delaying proxy ---------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyodbc
 
+from auditor.canonical import canonical_rows
 from auditor.collect.base import CollectContext
 from auditor.collect.credentials import Secret, SecretUnavailableError, resolve
 from auditor.collect.sql_connect import (
@@ -83,15 +84,32 @@ def bind(probe: SqlProbe, clock: dict[str, Any], catalogue: Catalogue) -> list[A
     return [known[name] for name in probe.parameters]
 
 
-def fetch_rows(conn: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    """Run one statement with bound parameters; rows as dicts of what the driver returned."""
+@dataclass(frozen=True)
+class Fetched:
+    """One statement's result as the driver returned it: column names and rows of values."""
+
+    names: list[str]
+    rows: list[Sequence[Any]]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """The rows as dicts of driver values."""
+        return [dict(zip(self.names, row, strict=True)) for row in self.rows]
+
+
+def fetch(conn: Any, sql: str, params: Sequence[Any]) -> Fetched:
+    """Run one statement with bound parameters and read all of its rows."""
     cursor = conn.cursor()
     try:
         cursor.execute(sql, *params)
         names = [column[0] for column in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return Fetched(names, cursor.fetchall())
     finally:
         cursor.close()
+
+
+def fetch_rows(conn: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """Run one statement with bound parameters; rows as dicts of what the driver returned."""
+    return fetch(conn, sql, params).dicts()
 
 
 @dataclass
@@ -145,7 +163,7 @@ class _Session:
                 log.debug("sql %s: close failed (connection already gone)", self.inst.server_name)
             self.conn = None
 
-    def run(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]] | Failure:
+    def run(self, sql: str, params: Sequence[Any]) -> Fetched | Failure:
         """Rows, or the Failure; after a lost connection, one reconnect for the next probe."""
         if self.conn is None:
             if self.reconnects >= 1:
@@ -156,7 +174,7 @@ class _Session:
             if failure is not None:
                 return Failure(failure.status, f"reconnect failed: {failure.message}")
         try:
-            return fetch_rows(self.conn, sql, params)
+            return fetch(self.conn, sql, params)
         except Exception as exc:  # noqa: BLE001
             failure = query_failure(exc, self.secrets)
             if failure.connection_lost:
@@ -172,12 +190,13 @@ class _Recorder:
     found: list[Observation] = field(default_factory=list)
 
     def add(self, probe: str, started: dt.datetime, status: ObservationStatus,
-            rows: list[dict[str, Any]] | None = None, error: str | None = None,
+            rows: Fetched | None = None, error: str | None = None,
             parameters: dict[str, Any] | None = None) -> Observation:
         try:
+            data = canonical_rows(rows.names, rows.rows) if rows is not None else None
             obs = make_observation(source=Source.SQL, probe=probe, target=self.inst.server_name,
                                    started_at=started, finished_at=now_utc(), status=status,
-                                   data=rows, error=error, parameters=parameters)
+                                   data=data, error=error, parameters=parameters)
         except TypeError as exc:  # a driver type with no canonical JSON form
             obs = make_observation(source=Source.SQL, probe=probe, target=self.inst.server_name,
                                    started_at=started, finished_at=now_utc(),
@@ -291,7 +310,7 @@ class SqlCollector:
             return recorder.add(probe.name, started, result.status, error=result.message,
                                 parameters=named)
         if probe.name == "server_time":
-            session.clock = result[0] if len(result) == 1 else None
+            session.clock = result.dicts()[0] if len(result.rows) == 1 else None
         log.debug("sql %s: %s returned %d rows", recorder.inst.server_name, probe.name,
-                  len(result))
+                  len(result.rows))
         return recorder.add(probe.name, started, Status.OK, rows=result, parameters=named)
