@@ -31,10 +31,10 @@ def up(
 
     directory = directory.absolute()
 
-    def run() -> list[tuple[str, Path, Path, int]]:
+    def run() -> tuple[list[tuple[str, Path, Path, int]], Path]:
         return _up(directory, estates or [])
 
-    built = _guarded(run)
+    built, preflight = _guarded(run)
     table = Table("estate", "SQL instances", "inventory", box=None)
     for name, inventory, _replay, count in built:
         table.add_row(name, str(count), str(inventory))
@@ -44,13 +44,22 @@ def up(
     console.print(f"\nlab up; passwords in {env} (mode 0600). Audit an estate live:\n"
                   f"  env $(cat {env}) auditor audit --inventory {inventory} "
                   f"--replay {replay} --out audit-{name}\n"
+                  f"Check the permissions the probes need (one login has none):\n"
+                  f"  env $(cat {env}) auditor preflight --inventory {preflight}\n"
                   f"stop it with: auditor lab sql down --dir {directory}", markup=False)
 
 
-def _up(directory: Path, wanted: list[str]) -> list[tuple[str, Path, Path, int]]:
+def _up(directory: Path, wanted: list[str]) -> tuple[list[tuple[str, Path, Path, int]], Path]:
     from auditor.errors import InputError
     from auditor.lab.cluster import LabCluster
-    from auditor.lab.demo import DEMO_ESTATES, build_estate, demo_root, write_env
+    from auditor.lab.demo import (
+        DEMO_ESTATES,
+        NO_GRANTS_ENV,
+        build_estate,
+        build_preflight,
+        demo_root,
+        write_env,
+    )
 
     unknown = [e for e in wanted if e not in DEMO_ESTATES]
     if unknown:
@@ -63,12 +72,13 @@ def _up(directory: Path, wanted: list[str]) -> list[tuple[str, Path, Path, int]]
     try:
         built = [build_estate(cluster, demo_root() / name, directory)
                  for name in (wanted or list(DEMO_ESTATES))]
-        write_env(directory / ENV_FILE, built)
+        preflight, password = build_preflight(cluster, built[0], directory)
+        write_env(directory / ENV_FILE, built, {NO_GRANTS_ENV: password})
         (directory / STATE_FILE).write_text(cluster.state.to_json(), encoding="utf-8")
     except BaseException:
         cluster.stop()
         raise
-    return [(e.name, e.inventory, e.replay, len(e.instances)) for e in built]
+    return [(e.name, e.inventory, e.replay, len(e.instances)) for e in built], preflight
 
 
 @app.command("down")
@@ -79,14 +89,14 @@ def down(directory: DirOpt = Path("auditor-lab")) -> None:
     def run() -> str:
         from auditor.errors import InputError
         from auditor.lab.cluster import ClusterState, stop_cluster
-        from auditor.lab.demo import DEMO_ESTATES
+        from auditor.lab.demo import DEMO_ESTATES, PREFLIGHT_DIR
 
         state_path = directory / STATE_FILE
         if not state_path.exists():
             raise InputError(state_path, "no lab is up here")
         state = ClusterState.from_json(state_path.read_text(encoding="utf-8"))
         stop_cluster(state)
-        for name in DEMO_ESTATES:
+        for name in (*DEMO_ESTATES, PREFLIGHT_DIR):
             shutil.rmtree(directory / name, ignore_errors=True)
         (directory / ENV_FILE).unlink(missing_ok=True)
         state_path.unlink()

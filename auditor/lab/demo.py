@@ -138,9 +138,46 @@ def write_replay(recorded: EvidenceBundle, target: Path, runnable: frozenset[str
     return target
 
 
-def write_env(path: Path, estates: list[LabEstate]) -> Path:
+NO_GRANTS_LOGIN = "audit_nogrants"
+NO_GRANTS_ENV = "AUDITOR_LAB_NOGRANTS_PASSWORD"
+NO_GRANTS_SERVER = "LABNOGRANTS\\RTC"
+PREFLIGHT_DIR = "preflight"
+
+
+def build_preflight(cluster: LabCluster, estate: LabEstate, out_dir: Path) -> tuple[Path, str]:
+    """An inventory for trying `auditor preflight`: one instance with every grant, one with none.
+
+    Both reach the same lab database (the estate's first instance); the second through a login
+    that may connect but was granted nothing, so preflight lists each missing permission and
+    its fix. Returns the inventory's path and the new login's password.
+    """
+    granted = estate.instances[0]
+    password = secrets.token_urlsafe(18)
+    cluster.create_login(NO_GRANTS_LOGIN, password)
+    instances = [
+        {"server_name": granted.server_name, "host": "lab-granted.example.com",
+         "role": "back_end", "connection": granted.connection,
+         "credential": {"kind": "env", "name": granted.env_var,
+                        "username": granted.login.name}},
+        {"server_name": NO_GRANTS_SERVER, "host": "lab-nogrants.example.com",
+         "role": "back_end", "connection": cluster.odbc(granted.database, NO_GRANTS_LOGIN),
+         "credential": {"kind": "env", "name": NO_GRANTS_ENV, "username": NO_GRANTS_LOGIN}},
+    ]
+    header = ("# Written by `auditor lab sql up`: the same lab database reached by a login with "
+              "every grant\n# the probes need and by one with none. Try: auditor preflight "
+              "--inventory <this file>\n")
+    body = yaml.safe_dump({"estate": {"name": "lab-preflight"}, "sql_instances": instances},
+                          sort_keys=False, width=100)
+    target = out_dir / PREFLIGHT_DIR / "inventory.yaml"
+    write_atomic(target, (header + body).encode("utf-8"))
+    return target, password
+
+
+def write_env(path: Path, estates: list[LabEstate],
+              extra: Mapping[str, str] | None = None) -> Path:
     """`NAME=password` lines for every lab login, readable by the owner only."""
     lines = [f"{k}={v}\n" for estate in estates for k, v in sorted(estate.env.items())]
+    lines += [f"{k}={v}\n" for k, v in sorted((extra or {}).items())]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.chmod(0o600)

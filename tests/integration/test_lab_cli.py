@@ -11,6 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli.lab_sql import ENV_FILE, STATE_FILE, app
+from auditor.collect.sql import preflight_sql
+from auditor.inventory import load_inventory
+from auditor.lab.demo import NO_GRANTS_SERVER
 from tests.integration.labkit import collect_live, evaluate, verdicts
 
 pytestmark = pytest.mark.pg
@@ -34,11 +37,24 @@ def test_up_writes_a_ready_inventory_and_down_removes_everything(
         env_file = lab_dir / ENV_FILE
         assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
         env = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
-        assert len(env) == 6
+        assert len(env) == 7  # six instances and the login without grants
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         inventory = lab_dir / "healthy" / "inventory.yaml"
         assert "PWD" not in inventory.read_text()
+
+        assert "auditor preflight --inventory" in up.output
+        preflight = lab_dir / "preflight" / "inventory.yaml"
+        assert "PWD" not in preflight.read_text()
+        checks = preflight_sql(load_inventory(preflight))
+        granted = [c for c in checks if c.target != NO_GRANTS_SERVER]
+        bare = [c for c in checks if c.target == NO_GRANTS_SERVER]
+        assert granted
+        assert all(c.ok for c in granted), granted
+        assert [c.check for c in bare if c.ok] == ["reachable", "login"]
+        missing = [c for c in bare if not c.ok]
+        assert len(missing) >= 4
+        assert all(c.fix for c in missing), missing
         again = runner.invoke(app, ["up", "--dir", str(lab_dir)])
         assert again.exit_code == 2
 
@@ -53,4 +69,5 @@ def test_up_writes_a_ready_inventory_and_down_removes_everything(
     assert not Path(state["home"]).exists()
     assert not (lab_dir / STATE_FILE).exists()
     assert not (lab_dir / ENV_FILE).exists()
+    assert not (lab_dir / "preflight").exists()
     assert runner.invoke(app, ["down", "--dir", str(lab_dir)]).exit_code == 2
