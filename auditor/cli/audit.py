@@ -1,0 +1,229 @@
+"""The audit commands: collect, evaluate, audit, report and demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.canonical import write_atomic
+from auditor.cli.common import (
+    FailUnderOpt,
+    InventoryOpt,
+    NowOpt,
+    ReplayOpt,
+    WaiversOpt,
+    _guarded,
+    _progress,
+    _step,
+    exit_code,
+    out,
+    parse_now,
+    print_summary,
+)
+from auditor.errors import InputError
+from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
+from auditor.inventory import LoadedInventory
+from auditor.pipeline import Toolkit, collect_bundle
+from auditor.report import (
+    AppendixMode,
+    OutputFormat,
+    build_view,
+    load_responses,
+    write_report,
+)
+from auditor.results import Results, read_results, results_bytes, write_results
+
+
+def collect_cmd(
+    inventory: InventoryOpt,
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Evidence bundle to write.")],
+    replay: ReplayOpt = None,
+) -> None:
+    """Collect evidence for the inventory into one bundle (records are read fresh)."""
+    def run() -> str:
+        toolkit = Toolkit()
+        loaded = toolkit.load_inventory(inventory)
+        started = dt.datetime.now(dt.UTC)
+        if replay is not None:
+            started = read_bundle(replay)[0].collected_at
+        bundle = collect_bundle(toolkit, loaded, replay, started)
+        return write_bundle(bundle, out_path)
+    digest = _guarded(run)
+    out.print(f"wrote {out_path} (sha256 {digest})")
+
+
+def evaluate_cmd(
+    bundle_path: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Evidence bundle.")],
+    inventory: InventoryOpt,
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="results.json to write.")],
+    now: NowOpt = None,
+    fail_under: FailUnderOpt = None,
+    waivers: WaiversOpt = None,
+) -> None:
+    """Evaluate every rule over a bundle and write results.json."""
+    def run() -> Results:
+        toolkit = Toolkit()
+        loaded = toolkit.load_inventory(inventory)
+        bundle, digest = read_bundle(bundle_path)
+        found = toolkit.load_waivers(loaded, waivers)
+        return toolkit.evaluate(bundle, digest, loaded, found, parse_now(now))
+    results = _guarded(run)
+    _guarded(lambda: write_results(results, out_path))
+    print_summary(results)
+    out.print(f"wrote {out_path}")
+    raise typer.Exit(exit_code(results, fail_under))
+
+
+FormatsOpt = Annotated[str, typer.Option(
+    "--format", help="Comma-separated: html, pdf, pdfa (PDF/A-3b with the evidence attached), "
+                     "json, csv, junit, md.")]
+ResponsesOpt = Annotated[Path | None, typer.Option(
+    "--responses", help="Management responses (YAML, keyed by subject id).")]
+AppendixOpt = Annotated[str, typer.Option(
+    "--appendix", help="Evidence appendix: full, summary or split (a separate file).")]
+AppendixRowsOpt = Annotated[int, typer.Option("--appendix-rows", min=0, max=10_000,
+                                              help="Rows shown per observation.")]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the report commands share: management responses and the appendix layout."""
+
+    responses: Path | None = None
+    appendix: str = "full"
+    appendix_rows: int = 10
+
+
+DEMO_ESTATES = ("healthy", "drifted", "neglected")
+
+
+def parse_formats(value: str) -> set[OutputFormat]:
+    """`html,pdf` -> {HTML, PDF}; an unknown name is bad input."""
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    known = {f.value for f in OutputFormat}
+    for name in names:
+        if name not in known:
+            raise InputError("--format", f"unknown format {name!r} (choose from "
+                             f"{', '.join(sorted(known))})")
+    return {OutputFormat(name) for name in names}
+
+
+def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
+                 bundle: tuple[EvidenceBundle, bytes] | None, out_dir: Path,
+                 formats: set[OutputFormat], generated_at: dt.datetime,
+                 options: ReportOptions = ReportOptions()) -> list[Path]:
+    try:
+        appendix = AppendixMode(options.appendix)
+    except ValueError:
+        raise InputError("--appendix", f"unknown appendix mode {options.appendix!r} (choose "
+                         f"from {', '.join(m.value for m in AppendixMode)})") from None
+    responses = (load_responses(options.responses, {r.id for r in toolkit.pack.rules})
+                 if options.responses else ())
+    view = build_view(results, toolkit.pack, loaded.inventory, bundle[0] if bundle else None,
+                      generated_at, responses=responses, appendix_mode=appendix,
+                      appendix_rows=options.appendix_rows,
+                      evidence_bytes=bundle[1] if bundle else None)
+    with _step("rendering the report"):
+        return write_report(view, results_bytes(results), out_dir, formats)
+
+
+def _print_written(paths: list[Path]) -> None:
+    for path in paths:
+        out.print(f"wrote {path}", markup=False)
+
+
+def audit_cmd(
+    inventory: InventoryOpt,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the audit files.")],
+    replay: ReplayOpt = None,
+    now: NowOpt = None,
+    formats: FormatsOpt = "html,pdf,json",
+    fail_under: FailUnderOpt = None,
+    waivers: WaiversOpt = None,
+    responses: ResponsesOpt = None,
+    appendix: AppendixOpt = "full",
+    appendix_rows: AppendixRowsOpt = 10,
+) -> None:
+    """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf."""
+    def run() -> tuple[Results, list[Path]]:
+        wanted = parse_formats(formats)
+        at = parse_now(now)
+        toolkit = Toolkit()
+        loaded = toolkit.load_inventory(inventory)
+        found = toolkit.load_waivers(loaded, waivers)
+        started = read_bundle(replay)[0].collected_at if replay else dt.datetime.now(dt.UTC)
+        with _step("collecting evidence"):
+            bundle = collect_bundle(toolkit, loaded, replay, started, _progress)
+        evidence_path = out_dir / "evidence.json"
+        digest = write_bundle(bundle, evidence_path)
+        results = toolkit.evaluate(bundle, digest, loaded, found, at)
+        paths = _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
+                             out_dir, wanted | {OutputFormat.JSON}, dt.datetime.now(dt.UTC),
+                             ReportOptions(responses, appendix, appendix_rows))
+        return results, [evidence_path, *paths]
+    results, paths = _guarded(run)
+    _print_written(paths)
+    print_summary(results)
+    raise typer.Exit(exit_code(results, fail_under))
+
+
+def report_cmd(
+    results_path: Annotated[Path, typer.Argument(metavar="RESULTS", help="results.json.")],
+    inventory: InventoryOpt,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report.")],
+    bundle_path: Annotated[Path | None, typer.Option("--bundle", help="Evidence bundle, for "
+                                                     "the evidence appendix.")] = None,
+    formats: FormatsOpt = "html,pdf",
+    responses: ResponsesOpt = None,
+    appendix: AppendixOpt = "full",
+    appendix_rows: AppendixRowsOpt = 10,
+) -> None:
+    """Render the report from an existing results.json."""
+    def run() -> list[Path]:
+        wanted = parse_formats(formats)
+        toolkit = Toolkit()
+        loaded = toolkit.load_inventory(inventory)
+        results = read_results(results_path)
+        bundle = (read_bundle(bundle_path)[0], bundle_path.read_bytes()) if bundle_path else None
+        return _write_audit(toolkit, results, loaded, bundle, out_dir, wanted,
+                            dt.datetime.now(dt.UTC),
+                            ReportOptions(responses, appendix, appendix_rows))
+    _print_written(_guarded(run))
+
+
+def demo_dir(estate: str) -> Path:
+    """A demo estate shipped inside the package."""
+    return Path(__file__).resolve().parent.parent / "data" / "fixtures" / "demo" / estate
+
+
+def demo_cmd(
+    estate: Annotated[str, typer.Option("--estate", help="healthy, drifted or neglected.")]
+    = "drifted",
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the audit files.")]
+    = Path("auditor-demo"),
+) -> None:
+    """Audit a bundled demo estate from its recorded evidence; exit 0 once the report is out."""
+    def run() -> tuple[Results, list[Path]]:
+        if estate not in DEMO_ESTATES:
+            raise InputError("--estate", f"unknown demo estate {estate!r} (choose from "
+                             f"{', '.join(DEMO_ESTATES)})")
+        source = demo_dir(estate)
+        toolkit = Toolkit()
+        loaded = toolkit.load_inventory(source / "inventory.yaml")
+        bundle, digest = read_bundle(source / "evidence.json")
+        write_atomic(out_dir / "evidence.json", (source / "evidence.json").read_bytes())
+        results = toolkit.evaluate(bundle, digest, loaded, toolkit.load_waivers(loaded, None))
+        paths = _write_audit(toolkit, results, loaded,
+                             (bundle, (source / "evidence.json").read_bytes()), out_dir,
+                             {OutputFormat.HTML, OutputFormat.PDF, OutputFormat.JSON},
+                             results.now)
+        return results, [out_dir / "evidence.json", *paths]
+    results, paths = _guarded(run)
+    _print_written(paths)
+    print_summary(results)
+    out.print(f"demo report of the {estate} estate: {out_dir.resolve() / 'report.pdf'}",
+              markup=False)

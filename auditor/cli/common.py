@@ -1,0 +1,109 @@
+"""What every command shares: exit codes, the error boundary, the consoles and common options."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from auditor.errors import AuditorError, InputError
+from auditor.findings import Status
+from auditor.results import Results
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+T = TypeVar("T")
+
+
+class ExitCode(IntEnum):
+    """rules.md "Exit codes"."""
+
+    OK = 0
+    FINDINGS = 1
+    BAD_INPUT = 2
+
+
+class _State:
+    debug = False
+
+
+@contextmanager
+def _input_errors() -> Iterator[None]:
+    """One error boundary: bad input prints `file:line: field: message` and exits 2."""
+    try:
+        yield
+    except AuditorError as exc:
+        if _State.debug:
+            raise
+        message = exc.render() if isinstance(exc, InputError) else str(exc)
+        err.print(f"error: {message}", markup=False)
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+
+
+def _guarded(func: Callable[[], T]) -> T:
+    with _input_errors():
+        return func()
+
+
+def parse_now(value: str | None) -> dt.datetime | None:
+    """--now as an aware ISO 8601 time; a time without a zone is bad input."""
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError("--now", f"not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise InputError("--now", f"{value!r} has no UTC offset (write e.g. 2026-11-25T06:00Z)")
+    return parsed
+
+
+def exit_code(results: Results, fail_under: float | None) -> ExitCode:
+    """1 when anything failed or could not be assessed, or the score is below --fail-under."""
+    counts = results.overall.counts
+    if counts[Status.FAIL.value] or counts[Status.ERROR.value]:
+        return ExitCode.FINDINGS
+    if fail_under is not None and (results.overall.score or 0.0) < fail_under:
+        return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def print_summary(results: Results) -> None:
+    """Score, coverage and counts, one line each."""
+    s = results.overall
+    score = "n/a" if s.score is None else f"{s.score:.1f}"
+    raw = "n/a" if s.score_without_waivers is None else f"{s.score_without_waivers:.1f}"
+    out.print(f"score {score} (without waivers {raw}), coverage {s.coverage or 0:.1f}%")
+    out.print(", ".join(f"{k} {v}" for k, v in s.counts.items() if v))
+
+
+@contextmanager
+def _step(message: str) -> Iterator[None]:
+    """A spinner on a terminal; nothing when stdout is a pipe or a file."""
+    if out.is_terminal:
+        with out.status(message):
+            yield
+    else:
+        yield
+
+
+def _progress(label: str, done: int, total: int) -> None:
+    if out.is_terminal:
+        out.log(f"{label}: {done}/{total}")
+
+
+InventoryOpt = Annotated[Path, typer.Option("--inventory", "-i", help="Inventory YAML file.")]
+NowOpt = Annotated[str | None, typer.Option(
+    "--now", help="Evaluate at this ISO 8601 time (default: the bundle's collection time).")]
+FailUnderOpt = Annotated[float | None, typer.Option("--fail-under", min=0, max=100,
+                                                    help="Exit 1 below this score.")]
+WaiversOpt = Annotated[Path | None, typer.Option("--waivers", help="Waivers file "
+                                                 "(default: the one the inventory names).")]
+ReplayOpt = Annotated[Path | None, typer.Option(
+    "--replay", help="Take the evidence not collected live from a recorded bundle.")]
