@@ -197,7 +197,7 @@ class _Recorder:
             obs = make_observation(source=Source.SQL, probe=probe, target=self.inst.server_name,
                                    started_at=started, finished_at=now_utc(), status=status,
                                    data=data, error=error, parameters=parameters)
-        except TypeError as exc:  # a driver type with no canonical JSON form
+        except (TypeError, ValueError) as exc:  # no canonical JSON form: a driver type, NaN
             obs = make_observation(source=Source.SQL, probe=probe, target=self.inst.server_name,
                                    started_at=started, finished_at=now_utc(),
                                    status=Status.ERROR, error=f"unreadable value: {exc}",
