@@ -148,6 +148,8 @@ def to_json(value: Any) -> JsonValue:
         # pypsrp parsed this same text with ElementTree already; expat >= 2.4.1 caps entity
         # expansion, so a hostile server gets no further here than in pypsrp.
         return Clixml().value(ET.fromstring(xml))  # noqa: S314
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # as _float does: NaN and infinities have no JSON form
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list):

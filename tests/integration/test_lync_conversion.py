@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from auditor.collect.clixml import Clixml, net_datetime, rows_of
+from auditor.collect.clixml import Clixml, net_datetime, rows_of, to_json
 
 
 def convert(xml: str) -> object:
@@ -67,3 +67,11 @@ def test_rows_keep_the_selected_properties_case_insensitively() -> None:
 
     assert rows_of([Out()], ["PoolFqdn", "BackupPoolFqdn"]) == [
         {"PoolFqdn": "a", "BackupPoolFqdn": None}]
+
+
+def test_non_finite_numbers_have_a_json_form() -> None:
+    assert convert("<Db>NaN</Db>") == "NaN"
+    assert convert("<Sg>Infinity</Sg>") == "Infinity"
+    for value in (float("nan"), float("-inf")):  # a primitive pypsrp delivered as a float
+        assert to_json(value) == str(value)
+    assert to_json(1.5) == 1.5
