@@ -1,36 +1,18 @@
-"""The records admins keep (YAML or CSV): one model per kind, each documented, and their loader.
+"""The records admins keep (YAML or CSV): one documented pydantic model per kind.
 
-Two layouts are accepted (docs/records.md):
-- one YAML file holding `{kind: [rows...]}` for any of the kinds of RECORD_KINDS;
-- a folder holding `<kind>.yaml` (a list, or `{kind: [...]}`) and/or `<kind>.csv` (header row,
-  empty cells = null), at most one file per kind.
-Every bad input raises InputError naming the file, the line and the field.
+Strict and closed; dates, numbers and booleans may also be written as text, as CSV cells are.
+The loader (files, folders, line numbers, duplicates) is auditor.records.load.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Hashable
 from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
-
-from auditor.errors import InputError
-from auditor.yamlio import LineMap, Loc, dotted, line_of, load_csv, load_yaml, read_text
-from auditor.yamlio import validation_error as _validation_error
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DECIMAL = re.compile(r"^\d+(\.\d+)?$")
@@ -254,147 +236,3 @@ class RecordsFile(BaseModel):
 def records_json_schema() -> dict[str, Any]:
     """JSON Schema of the single-file YAML form (`auditor records schema`)."""
     return RecordsFile.model_json_schema()
-
-
-@dataclass(frozen=True)
-class LoadedKind:
-    """The records of one kind and the file (name only) they came from."""
-
-    records: tuple[Record, ...]
-    file: str
-
-
-# (line, field) of a row's field: lets YAML and CSV share the duplicate check.
-Locate = Callable[[int, str], tuple[int | None, str]]
-
-
-def load_records(path: Path) -> dict[str, tuple[Record, ...]]:
-    """Records by kind, only for the kinds the file or folder provides."""
-    return {kind: loaded.records for kind, loaded in load_records_files(path).items()}
-
-
-def load_records_files(path: Path) -> dict[str, LoadedKind]:
-    """Like load_records, keeping the file name each kind came from."""
-    if path.is_dir():
-        return _load_folder(path)
-    if path.suffix.lower() == ".csv":
-        raise InputError(path, "a single records file must be YAML ({kind: [rows]}); "
-                         "put CSV files in a folder, one <kind>.csv per kind")
-    data, lines = load_yaml(path)
-    if not isinstance(data, dict):
-        raise InputError(path, "the records file must be a mapping of kind: [rows]", line=1)
-    loaded: dict[str, LoadedKind] = {}
-    for kind, rows in data.items():
-        if kind not in RECORD_KINDS:
-            raise InputError(path, f"unknown record kind (expected one of "
-                             f"{', '.join(RECORD_KINDS)})", line=lines.get((kind,)), field=kind)
-        records = _yaml_rows(path, lines, kind, rows, (kind,))
-        loaded[kind] = LoadedKind(records, path.name)
-    return {kind: loaded[kind] for kind in RECORD_KINDS if kind in loaded}
-
-
-def _load_folder(folder: Path) -> dict[str, LoadedKind]:
-    found: dict[str, Path] = {}
-    for entry in sorted(folder.iterdir()):
-        suffix = entry.suffix.lower()
-        if entry.name.startswith(".") or suffix not in (".yaml", ".yml", ".csv"):
-            continue
-        kind = entry.stem
-        if kind not in RECORD_KINDS:
-            raise InputError(entry, f"unknown record kind {kind!r} (name record files "
-                             f"<kind>.yaml or <kind>.csv: {', '.join(RECORD_KINDS)})")
-        if kind in found:
-            raise InputError(entry, f"records of kind {kind} are given twice: "
-                             f"{found[kind].name} and {entry.name}")
-        found[kind] = entry
-    if not found:
-        raise InputError(folder, "no record files (<kind>.yaml or <kind>.csv) in this folder")
-    loaded = {}
-    for kind in RECORD_KINDS:
-        if kind not in found:
-            continue
-        entry = found[kind]
-        records = _csv_file(entry, kind) if entry.suffix.lower() == ".csv" else _yaml_file(
-            entry, kind)
-        loaded[kind] = LoadedKind(records, entry.name)
-    return loaded
-
-
-def _yaml_file(path: Path, kind: str) -> tuple[Record, ...]:
-    data, lines = load_yaml(path)
-    if isinstance(data, dict):
-        if list(data) != [kind]:
-            other = next((k for k in data if k != kind), kind)
-            raise InputError(path, f"a {path.name} holds a list of rows, or {{{kind}: [rows]}}",
-                             line=lines.get((other,)), field=other)
-        return _yaml_rows(path, lines, kind, data[kind], (kind,))
-    return _yaml_rows(path, lines, kind, data, ())
-
-
-def _yaml_rows(path: Path, lines: LineMap, kind: str, rows: Any, prefix: Loc) -> tuple[Record, ...]:
-    if not isinstance(rows, list):
-        raise InputError(path, "must be a list of rows", line=line_of(lines, prefix),
-                         field=dotted(prefix) or None)
-    model = RECORD_KINDS[kind]
-    records = []
-    for i, row in enumerate(rows):
-        try:
-            records.append(model.model_validate(row))
-        except ValidationError as exc:
-            raise _validation_error(exc, path, lines, (*prefix, i)) from None
-
-    def locate(i: int, field: str) -> tuple[int | None, str]:
-        loc = (*prefix, i, field)
-        return line_of(lines, loc), dotted(loc)
-
-    _no_duplicates(path, tuple(records), locate)
-    return tuple(records)
-
-
-def _csv_file(path: Path, kind: str) -> tuple[Record, ...]:
-    rows, lines = load_csv(path)
-    model = RECORD_KINDS[kind]
-    _csv_header(path, model)
-    records = []
-    for i, row in enumerate(rows):
-        cells = {k: v for k, v in row.items() if v is not None}
-        try:
-            records.append(model.model_validate(cells))
-        except ValidationError as exc:
-            raise _validation_error(exc, path, {(): lines[(i,)]}) from None
-
-    def locate(i: int, field: str) -> tuple[int | None, str]:
-        return lines.get((i,)), field
-
-    _no_duplicates(path, tuple(records), locate)
-    return tuple(records)
-
-
-def _csv_header(path: Path, model: type[Record]) -> None:
-    """Columns must be fields of the kind, each once."""
-    header = next(csv.reader(io.StringIO(read_text(path), newline="")), [])
-    seen: set[str] = set()
-    for raw in header:
-        column = raw.strip()
-        if not column:
-            raise InputError(path, "empty column name in the header row", line=1)
-        if column in seen:
-            raise InputError(path, "duplicate column", line=1, field=column)
-        if column not in model.model_fields:
-            raise InputError(path, "unknown field", line=1, field=column)
-        seen.add(column)
-
-
-def _no_duplicates(path: Path, records: tuple[Record, ...], locate: Locate) -> None:
-    first: dict[Hashable, int] = {}
-    for i, record in enumerate(records):
-        identity = _identity(record)
-        if identity is None:
-            continue
-        field, key, label = identity
-        if key in first:
-            line, where = locate(i, field)
-            earlier, _ = locate(first[key], field)
-            raise InputError(path, f"duplicate {label} (first on line {earlier})", line=line,
-                             field=where)
-        first[key] = i
