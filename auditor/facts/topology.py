@@ -1,13 +1,17 @@
-"""Where Lync's own topology (Get-CsService) and the inventory disagree about the databases.
+"""Where Lync's own topology and the inventory disagree: the databases (Get-CsService), the
+pools (Get-CsPool) and the computers (Get-CsComputer).
 
-The inventory stays authoritative for which stores are audited; these differences are reported
-so that an auditor can see a store the inventory may have missed, or one Lync no longer uses.
+The inventory stays authoritative for which stores and servers are audited; these differences
+are reported so that an auditor can see a store, pool or server the inventory may have missed,
+or one Lync no longer has.
 """
 
 from __future__ import annotations
 
-from auditor.facts.lync import DatabaseService
-from auditor.inventory import InstanceRole, Inventory, SqlInstance
+from collections.abc import Iterable
+
+from auditor.facts.lync import DatabaseService, TopologyComputer, TopologyPool
+from auditor.inventory import InstanceRole, Inventory, Server, SqlInstance
 
 # Which Lync stores each database service role holds (domain-reference.md section 1.1).
 ROLE_STORES: dict[str, frozenset[str]] = {
@@ -60,3 +64,109 @@ def topology_differences(inventory: Inventory,
                 out.append(f"The inventory lists {listed} on {inst.server_name}, but Lync "
                            f"reports no {role} there.")
     return tuple(out)
+
+
+# The pools the inventory's `pools:` is meant to list are those users are homed on: Front End
+# pools and Standard Edition servers, which run the User Services (UserServer). Their pairing,
+# Backup Service and Back End are what the pool rules audit. Directors, Edge, Mediation and
+# other pools are not expected there; their computers are compared with `servers:` instead.
+_USER_POOL_ROLE = "userserver"
+# Service roles of topology pools that are not Lync servers: SQL Server stores (every
+# "...Database" role), file stores, PSTN and video gateways, Office Web Apps. Get-CsPool lists
+# them as pools, and Get-CsComputer may list their hosts; the inventory lists them as SQL
+# instances and shares, or not at all, so they are left out of the comparison with `servers:`.
+_NOT_LYNC_SERVER_ROLES = frozenset({"filestore", "pstngateway", "videogateway", "wacserver",
+                                    "witnessstore"})
+
+
+def _lower(name: str | None) -> str:
+    return (name or "").lower()
+
+
+def _runs_lync_server(pool: TopologyPool | None) -> bool:
+    """Whether a pool's computers are Lync servers. A pool Lync does not describe, or one with
+    no services, counts as one: missing evidence must not hide a server."""
+    if pool is None or not pool.roles:
+        return True
+    return any(not (r.endswith("database") or r in _NOT_LYNC_SERVER_ROLES) for r in pool.roles)
+
+
+def _where(fqdn: str, pool: str | None) -> str:
+    if not pool:
+        return "in no pool"
+    return "in a pool of its own" if pool.lower() == fqdn.lower() else f"in pool {pool}"
+
+
+def lync_computers(pools: Iterable[TopologyPool],
+                   computers: Iterable[TopologyComputer]) -> dict[str, TopologyComputer]:
+    """Every computer Lync's topology names, by lower-case FQDN: Get-CsComputer's, and those
+    only a pool's Computers list (Get-CsPool) names, with that pool."""
+    known = {c.fqdn.lower(): c for c in computers}
+    for pool in pools:
+        for fqdn in pool.computers:
+            known.setdefault(fqdn.lower(), TopologyComputer(fqdn=fqdn, pool=pool.fqdn))
+    return known
+
+
+def pool_differences(inventory: Inventory, pools: tuple[TopologyPool, ...]) -> list[str]:
+    """Front End pools Lync has that the inventory does not list, then inventory pools Lync
+    does not have."""
+    listed = {p.fqdn.lower() for p in inventory.pools}
+    in_lync = {p.fqdn.lower() for p in pools}
+    out = []
+    for pool in sorted(pools, key=lambda p: (p.fqdn.lower(), p.fqdn)):
+        if pool.fqdn.lower() not in listed and _USER_POOL_ROLE in pool.roles:
+            site = f" in site {pool.site}" if pool.site else ""
+            out.append(f"Lync reports the Front End pool {pool.fqdn}{site}, which the inventory "
+                       "does not list: its pairing and Backup Service are not audited.")
+    for listed_pool in sorted(inventory.pools, key=lambda p: p.fqdn.lower()):
+        if listed_pool.fqdn.lower() not in in_lync:
+            out.append(f"The inventory lists the pool {listed_pool.fqdn}, but Lync reports no "
+                       "such pool.")
+    return out
+
+
+def computer_differences(inventory: Inventory, pools: tuple[TopologyPool, ...],
+                         computers: tuple[TopologyComputer, ...]) -> list[str]:
+    """Lync servers the inventory's `servers:` misses, inventory servers (with a pool) Lync
+    does not have, then servers the two place in different pools."""
+    servers = {s.fqdn.lower(): s for s in inventory.servers}
+    listed_pools = {p.fqdn.lower() for p in inventory.pools}
+    by_pool = {p.fqdn.lower(): p for p in pools}
+    known = lync_computers(pools, computers)
+    unlisted = [
+        f"Lync reports the computer {c.fqdn} {_where(c.fqdn, c.pool)}, which the inventory does "
+        "not list among its servers: it is not audited."
+        for key, c in sorted(known.items())
+        if key not in servers and _runs_lync_server(by_pool.get(_lower(c.pool)))]
+    missing, moved = [], []
+    for server in sorted(inventory.servers, key=lambda s: s.fqdn.lower()):
+        computer = known.get(server.fqdn.lower())
+        if computer is None:
+            # Servers without a pool may be anything (a reverse proxy, a SQL host): only those
+            # the inventory places in a Lync pool must be Lync computers.
+            if server.pool:
+                missing.append(f"The inventory lists the server {server.fqdn} in pool "
+                               f"{server.pool}, but Lync reports no such computer.")
+        elif _moved(server, computer, listed_pools):
+            where = _where(computer.fqdn, computer.pool)
+            moved.append(f"The inventory puts the server {server.fqdn} "
+                         f"{_where(server.fqdn, server.pool)}, but Lync reports it {where}.")
+    return unlisted + missing + moved
+
+
+def _moved(server: Server, computer: TopologyComputer, listed_pools: set[str]) -> bool:
+    """Whether the two place a server in different pools. A server the inventory puts in no
+    pool (an Edge, say) is compared only when Lync puts it in a pool the inventory lists:
+    an Edge pool of Lync's is not an inventory pool."""
+    if server.pool:
+        return server.pool.lower() != _lower(computer.pool)
+    return _lower(computer.pool) in listed_pools
+
+
+def pool_and_computer_differences(inventory: Inventory, pools: tuple[TopologyPool, ...],
+                                  computers: tuple[TopologyComputer, ...]) -> tuple[str, ...]:
+    """Plain sentences, one per disagreement about pools and computers; empty when the two
+    agree. FQDNs are compared without regard to letter case, as DNS does."""
+    return tuple(pool_differences(inventory, pools)
+                 + computer_differences(inventory, pools, computers))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from auditor.engine.rules import Assessment, RulePack
 from auditor.evidence import EvidenceBundle, ObservationStatus, Source
 from auditor.facts import Facts, Known, Unknown
-from auditor.facts.topology import topology_differences
+from auditor.facts.topology import pool_and_computer_differences, topology_differences
 from auditor.findings import Finding, Status
 from auditor.inventory import Credential, CredentialKind, Inventory, LyncAuth, LyncTransport
 from auditor.report.text import when
@@ -161,19 +161,40 @@ def build_scope(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | N
 
 
 def _topology(inventory: Inventory, facts: Facts | None) -> tuple[tuple[str, ...], str]:
-    """Where Get-CsService and the inventory disagree; the inventory decides what is audited."""
+    """Where Lync's topology (Get-CsService, Get-CsPool, Get-CsComputer) and the inventory
+    disagree; the inventory decides what is audited. A part whose evidence is missing is said
+    to be not compared, and never counted as agreeing; the other part is still shown."""
     if facts is None:
         return (), "Lync's topology was not compared: the evidence was not given to the report."
+    lines: list[str] = []
+    compared: list[tuple[str, str]] = []  # (what, cmdlets) of each part that was compared
+    notes: list[str] = []
     services = facts.lync.database_services
     if isinstance(services, Unknown):
-        return (), f"Lync's topology could not be compared with the inventory: {services.reason}."
-    differences = topology_differences(inventory, services.value)
-    if not differences:
-        return (), ("The database services Lync reports (Get-CsService) agree with the "
-                    "inventory.")
-    return differences, ("The inventory decides which stores are audited; where Lync's own "
-                         "topology (Get-CsService) disagrees with it, the difference is listed "
-                         "here.")
+        notes.append("Lync's database services (Get-CsService) could not be compared with the "
+                     f"inventory: {services.reason}.")
+    else:
+        lines += topology_differences(inventory, services.value)
+        compared.append(("database services", "Get-CsService"))
+    pools, computers = facts.lync.topology_pools, facts.lync.topology_computers
+    if isinstance(pools, Unknown) or isinstance(computers, Unknown):
+        reasons = [f.reason for f in (pools, computers) if isinstance(f, Unknown)]
+        notes.append("Lync's pools and computers (Get-CsPool, Get-CsComputer) could not be "
+                     f"compared with the inventory: {'; '.join(dict.fromkeys(reasons))}.")
+    else:
+        lines += pool_and_computer_differences(inventory, pools.value, computers.value)
+        compared.append(("pools and computers", "Get-CsPool, Get-CsComputer"))
+    cmdlets = ", ".join(c for _, c in compared)
+    if lines:
+        lead = ("The inventory decides which stores and servers are audited; where Lync's own "
+                f"topology ({cmdlets}) disagrees with it, the difference is listed here.")
+    elif compared:
+        what = ("database services, pools and computers" if len(compared) == 2
+                else compared[0][0])
+        lead = f"The {what} Lync reports ({cmdlets}) agree with the inventory."
+    else:
+        lead = ""
+    return tuple(lines), " ".join(n for n in (lead, *notes) if n)
 
 
 def _limitations(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | None,

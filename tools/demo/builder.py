@@ -827,6 +827,19 @@ def replica(fqdn: str, up_to_date: bool, last_report: dt.datetime,
             "LastUpdateCreation": ps_date(last_change), "ProductVersion": version}
 
 
+def cs_pool(fqdn: str, site: str, roles: Sequence[str], computers: Sequence[str]) -> Row:
+    """A Get-CsPool row: the pool's services as service ids (Role:pool) and its computers, both
+    string collections (remoting flattens the objects to their ToString at depth 1), and the
+    site as its identity (Site:BNE)."""
+    return {"Identity": fqdn, "Fqdn": fqdn, "Site": f"Site:{site}",
+            "Services": [f"{role}:{fqdn}" for role in roles], "Computers": list(computers)}
+
+
+def cs_computer(fqdn: str, pool: str) -> Row:
+    """A Get-CsComputer row: a computer of the topology and the pool it belongs to."""
+    return {"Identity": fqdn, "Pool": pool, "Fqdn": fqdn}
+
+
 def export_file(share: str, name: str, written: dt.datetime, length: int,
                 entries: Sequence[str] | None, is_zip: bool = True) -> Row:
     """A list_exports.ps1 row: a file on the export share (a ZIP was opened and listed)."""

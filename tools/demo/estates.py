@@ -40,6 +40,8 @@ from tools.demo.builder import (
     at,
     backup_files,
     backup_service,
+    cs_computer,
+    cs_pool,
     daily,
     days,
     export_file,
@@ -76,8 +78,29 @@ LYNC_PRODUCTS = ("Microsoft Lync Server 2013, Core Components",
                  "Microsoft Lync Server 2013, Front End Server")
 EDGE_PRODUCT = "Microsoft Lync Server 2013, Edge Server"
 WS2012R2 = ("Microsoft Windows Server 2012 R2 Standard", "6.3.9600")
+# The services of a Lync 2013 Enterprise Edition Front End pool (Mediation collocated); the
+# pool whose Back End holds the CMS also runs the Central Management service.
+FRONT_END_ROLES = ("UserServer", "Registrar", "WebServer", "ConferencingServer",
+                   "ApplicationServer", "MediationServer")
 CDR_SESSIONS = [410, 180, 90, 60, 30, 20, 15, 25, 60, 140, 260, 380,
                 520, 610, 1450, 2380, 2910, 3120, 2990, 2760, 2540, 2210, 1640, 930]
+
+
+def topology(domain: str, databases: dict[str, tuple[str, tuple[str, ...]]],
+             pool_servers: dict[str, list[str]]) -> list[LyncProbe]:
+    """Get-CsPool and Get-CsComputer of an estate: the two Front End pools (lyncbne, with the
+    CMS, and lyncchi) with their Front Ends as given, the Edge in a pool of its own, and one
+    pool per SQL Server store (host -> site and database roles, as Get-CsService reports them).
+    Every computer, SQL hosts included, is in some pool."""
+    fe_pools = {f"lyncbne.{domain}": ("BNE", (*FRONT_END_ROLES, "CentralManagement")),
+                f"lyncchi.{domain}": ("CHI", FRONT_END_ROLES)}
+    edge = f"edge-bne01.{domain}"
+    pools = [cs_pool(fqdn, site, roles, pool_servers[fqdn])
+             for fqdn, (site, roles) in fe_pools.items()]
+    pools.append(cs_pool(edge, "BNE", ("EdgeServer",), [edge]))
+    pools += [cs_pool(host, site, roles, [host]) for host, (site, roles) in databases.items()]
+    computers = [cs_computer(c, str(p["Fqdn"])) for p in pools for c in p["Computers"]]
+    return [probe("cs_pools", "deployment", pools), probe("cs_computers", "deployment", computers)]
 
 
 @dataclass
@@ -474,6 +497,16 @@ def _well_run_lync(domain: str, netbios: str, drift: bool, servers: list[SqlServ
         {"Identity": f"MonitoringDatabase:sqlmon01.{domain}", "Role": "MonitoringDatabase",
          "PoolFqdn": f"sqlmon01.{domain}", "SqlInstanceName": "lyncmon",
          "MirrorSqlServer": None}]))
+    # The topology agrees with the inventory; Fabrikam's Topology Builder has the Chicago Front
+    # End in capitals, which the comparison must not take for another server.
+    probes += topology(domain, {
+        f"sqlbne01.{domain}": ("BNE", ("UserDatabase", "CentralManagementDatabase",
+                                       "ApplicationDatabase")),
+        f"sqlchi01.{domain}": ("CHI", ("UserDatabase",)),
+        f"sqlchi02.{domain}": ("CHI", ("UserDatabase",)),
+        f"sqlmon01.{domain}": ("CHI", ("MonitoringDatabase",))}, {
+        f"lyncbne.{domain}": [fe_bne],
+        f"lyncchi.{domain}": [f"FE-CHI01.{domain}" if drift else fe_chi]})
     return probes
 
 
@@ -671,6 +704,13 @@ def neglected() -> Estate:
         {"Identity": f"UserDatabase:sqlchi01.{domain}", "Role": "UserDatabase",
          "PoolFqdn": f"sqlchi01.{domain}", "SqlInstanceName": "rtc",
          "MirrorSqlServer": f"UserDatabase:sqlchi02.{domain}"}]))
+    # The same in Get-CsPool (no Monitoring store), and a second Brisbane Front End, fe-bne02,
+    # added to lyncbne in 2015 and never put in the inventory: it is not audited.
+    probes += topology(domain, {
+        f"sqlbne01.{domain}": ("BNE", ("UserDatabase", "ApplicationDatabase")),
+        f"sqlchi01.{domain}": ("CHI", ("UserDatabase",)),
+        f"sqlchi02.{domain}": ("CHI", ("UserDatabase",))}, {
+        pool_bne: [fe_bne, f"fe-bne02.{domain}"], pool_chi: [fe_chi]})
     return Estate("neglected", servers, probes)
 
 
