@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,6 +26,22 @@ class CollectContext:
     inventory: LoadedInventory
     started_at: dt.datetime
     progress: Progress = field(default=no_progress)
+
+
+def run_bounded(label: str, jobs: Sequence[Callable[[], list[Observation]]], workers: int,
+                progress: Progress) -> list[Observation]:
+    """Run the jobs on at most `workers` threads, reporting progress as each one ends; the
+    observations come back sorted by id, so the order of completion never shows."""
+    found: list[Observation] = []
+    total = len(jobs)
+    progress(label, 0, total)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, total)),
+                            thread_name_prefix=label) as pool:
+        futures = [pool.submit(job) for job in jobs]
+        for done, future in enumerate(as_completed(futures), start=1):
+            found.extend(future.result())
+            progress(label, done, total)
+    return sorted(found, key=lambda o: o.id)
 
 
 class Collector(Protocol):

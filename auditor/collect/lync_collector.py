@@ -6,9 +6,9 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 
-from auditor.collect.base import CollectContext
+from auditor.collect.base import CollectContext, run_bounded
 from auditor.collect.clixml import Row
 from auditor.collect.credentials import Secret, SecretUnavailableError, resolve
 from auditor.collect.lync_plan import Task, plan
@@ -78,20 +78,11 @@ class LyncCollector:
         secret = self._secret(access)
         managers = {h.lower() for h in access.management_servers}
         others = [fqdn for fqdn in servers if fqdn.lower() not in managers]
-        total = 1 + len(others)
-        found: list[Observation] = []
-        context.progress("lync", 0, total)
-        guarded = secret if isinstance(secret, Secret) else None
-        with guarded_logs(guarded), ThreadPoolExecutor(max_workers=min(self.workers, total),
-                                                       thread_name_prefix="lync") as pool:
-            futures = [pool.submit(self._management, loaded, access, secret, management,
-                                   servers)]
-            futures += [pool.submit(self._server, loaded, access, secret, fqdn, servers[fqdn])
-                        for fqdn in others]
-            for done, future in enumerate(as_completed(futures), start=1):
-                found.extend(future.result())
-                context.progress("lync", done, total)
-        return sorted(found, key=lambda o: o.id)
+        jobs = [partial(self._management, loaded, access, secret, management, servers)]
+        jobs += [partial(self._server, loaded, access, secret, fqdn, servers[fqdn])
+                 for fqdn in others]
+        with guarded_logs(secret if isinstance(secret, Secret) else None):
+            return run_bounded("lync", jobs, self.workers, context.progress)
 
     def _secret(self, access: LyncAccess) -> Secret | SecretUnavailableError:
         try:

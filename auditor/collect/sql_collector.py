@@ -6,15 +6,15 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pyodbc
 
 from auditor.canonical import canonical_rows
-from auditor.collect.base import CollectContext
+from auditor.collect.base import CollectContext, run_bounded
 from auditor.collect.credentials import Secret, SecretUnavailableError, resolve
 from auditor.collect.sql_connect import (
     ConnectionStringError,
@@ -225,17 +225,9 @@ class SqlCollector:
         """All observations; an instance that fails still yields observations saying why."""
         instances = [i for i in context.inventory.inventory.sql_instances if i.connection]
         secrets = [self._secret(inst) for inst in instances]  # prompts happen here, in order
-        found: list[Observation] = []
-        total = len(instances)
-        context.progress("sql", 0, total)
-        with ThreadPoolExecutor(max_workers=min(self.workers, max(total, 1)),
-                                thread_name_prefix="sql") as pool:
-            futures = [pool.submit(self.collect_instance, inst, secret)
-                       for inst, secret in zip(instances, secrets, strict=True)]
-            for done, future in enumerate(as_completed(futures), start=1):
-                found.extend(future.result())
-                context.progress("sql", done, total)
-        return sorted(found, key=lambda o: o.id)
+        jobs = [partial(self.collect_instance, inst, secret)
+                for inst, secret in zip(instances, secrets, strict=True)]
+        return run_bounded("sql", jobs, self.workers, context.progress)
 
     def _secret(self, inst: SqlInstance) -> Secret | SecretUnavailableError:
         try:
