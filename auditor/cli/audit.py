@@ -17,8 +17,8 @@ from auditor.cli.common import (
     ReplayOpt,
     WaiversOpt,
     _guarded,
-    _progress,
     _step,
+    collection_progress,
     exit_code,
     out,
     parse_now,
@@ -50,7 +50,8 @@ def collect_cmd(
         started = dt.datetime.now(dt.UTC)
         if replay is not None:
             started = read_bundle(replay)[0].collected_at
-        bundle = collect_bundle(toolkit, loaded, replay, started)
+        with collection_progress() as progress:
+            bundle = collect_bundle(toolkit, loaded, replay, started, progress)
         return write_bundle(bundle, out_path)
     digest = _guarded(run)
     out.print(f"wrote {out_path} (sha256 {digest})")
@@ -156,8 +157,8 @@ def audit_cmd(
         loaded = toolkit.load_inventory(inventory)
         found = toolkit.load_waivers(loaded, waivers)
         started = read_bundle(replay)[0].collected_at if replay else dt.datetime.now(dt.UTC)
-        with _step("collecting evidence"):
-            bundle = collect_bundle(toolkit, loaded, replay, started, _progress)
+        with collection_progress() as progress:
+            bundle = collect_bundle(toolkit, loaded, replay, started, progress)
         evidence_path = out_dir / "evidence.json"
         digest = write_bundle(bundle, evidence_path)
         results = toolkit.evaluate(bundle, digest, loaded, found, at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
@@ -11,7 +12,17 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
+from auditor.collect.base import Progress as ProgressCallback
+from auditor.collect.base import no_progress
 from auditor.errors import AuditorError, InputError
 from auditor.findings import Status
 from auditor.results import Results
@@ -93,9 +104,27 @@ def _step(message: str) -> Iterator[None]:
         yield
 
 
-def _progress(label: str, done: int, total: int) -> None:
-    if out.is_terminal:
-        out.log(f"{label}: {done}/{total}")
+@contextmanager
+def collection_progress(console: Console | None = None) -> Iterator[ProgressCallback]:
+    """A progress bar per collector (sql, lync...) on a terminal, updated from the collectors'
+    worker threads; nothing at all when the output is a pipe or a file."""
+    console = console or out
+    if not console.is_terminal:
+        yield no_progress
+        return
+    columns = (TextColumn("collecting {task.description:<8}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        tasks: dict[str, TaskID] = {}
+        lock = threading.Lock()
+
+        def update(label: str, done: int, total: int) -> None:
+            with lock:
+                if label not in tasks:
+                    tasks[label] = bar.add_task(label, total=total)
+                bar.update(tasks[label], completed=done, total=total)
+
+        yield update
 
 
 InventoryOpt = Annotated[Path, typer.Option("--inventory", "-i", help="Inventory YAML file.")]
