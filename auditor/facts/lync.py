@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,8 +17,15 @@ from auditor.facts.base import (
     as_opt_str,
     as_ps_datetime,
     as_str,
-    col,
     fact_from,
+)
+from auditor.facts.topology import (
+    DatabaseService,
+    TopologyComputer,
+    TopologyPool,
+    parse_computers,
+    parse_database_services,
+    parse_pools,
 )
 from auditor.inventory import Inventory
 
@@ -114,40 +120,6 @@ class ServerInventory:
 
 
 @dataclass(frozen=True)
-class DatabaseService:
-    """A database service Lync's topology knows (Get-CsService -<Role>Database)."""
-
-    role: str
-    sql_host: str
-    sql_instance: str
-    mirror: str | None
-
-
-@dataclass(frozen=True)
-class TopologyPool:
-    """A pool of Lync's published topology (Get-CsPool): a Front End pool, but also an Edge
-    pool, a SQL Server store or a file store, each a "pool" of one or more computers."""
-
-    fqdn: str
-    site: str | None
-    services: tuple[str, ...]
-    computers: tuple[str, ...]
-
-    @property
-    def roles(self) -> frozenset[str]:
-        """The service roles the pool runs, lower case ("userserver", "edgeserver", ...)."""
-        return frozenset(s.split(":", 1)[0].strip().lower() for s in self.services)
-
-
-@dataclass(frozen=True)
-class TopologyComputer:
-    """A computer of Lync's published topology (Get-CsComputer) and the pool it belongs to."""
-
-    fqdn: str
-    pool: str | None
-
-
-@dataclass(frozen=True)
 class LyncFacts:
     """Everything the PowerShell probes established."""
 
@@ -192,10 +164,10 @@ def derive_lync(index: Mapping[str, Observation], inventory: Inventory) -> LyncF
         servers={s.fqdn.lower(): fact_from(index, Source.LYNC, "server_inventory", s.fqdn,
                                            _server) for s in inventory.servers},
         database_services=fact_from(index, Source.LYNC, "database_services", DEPLOYMENT,
-                                    _database_services),
-        topology_pools=fact_from(index, Source.LYNC, "cs_pools", DEPLOYMENT, _pools),
+                                    parse_database_services),
+        topology_pools=fact_from(index, Source.LYNC, "cs_pools", DEPLOYMENT, parse_pools),
         topology_computers=fact_from(index, Source.LYNC, "cs_computers", DEPLOYMENT,
-                                     _computers),
+                                     parse_computers),
     )
 
 
@@ -308,70 +280,3 @@ def _server(obs: Observation) -> ServerInventory:
     return ServerInventory(manufacturer=as_opt_str(row, "Manufacturer"),
                            model=as_opt_str(row, "Model"), os_caption=as_opt_str(row, "OsCaption"),
                            os_version=as_opt_str(row, "OsVersion"), products=tuple(products))
-
-
-def _database_services(obs: Observation) -> tuple[DatabaseService, ...]:
-    services = [DatabaseService(role=as_str(r, "Role"), sql_host=as_str(r, "PoolFqdn"),
-                                sql_instance=as_opt_str(r, "SqlInstanceName") or "",
-                                mirror=as_opt_str(r, "MirrorSqlServer")) for r in obs.data]
-    return tuple(sorted(services, key=lambda s: (s.role, s.sql_host.lower(), s.sql_instance)))
-
-
-# An FQDN as the inventory accepts one: anything else in a topology column is garbage, and a
-# comparison built on garbage would name servers that do not exist.
-_FQDN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
-
-
-def _fqdn(value: JsonValue, column: str) -> str:
-    if not isinstance(value, str) or not _FQDN.match(value) or len(value) > 253:
-        raise BadValueError(column, value, "a host name (FQDN)")
-    return value
-
-
-def _row_fqdn(row: Row) -> str:
-    """Fqdn, or Identity when Fqdn is absent: both hold the FQDN of a pool or a computer
-    (domain-reference.md 2.11: Identity is documented, Fqdn only seen in scripts)."""
-    if row.get("Fqdn") is None and row.get("Identity") is not None:
-        return _fqdn(row["Identity"], "Identity")
-    return _fqdn(col(row, "Fqdn"), "Fqdn")
-
-
-def _site(row: Row) -> str | None:
-    """Get-CsPool writes the site as its identity, "Site:BNE": keep the site's name."""
-    site = as_opt_str(row, "Site")
-    if site is None:
-        return None
-    return site[5:] if site.lower().startswith("site:") else site
-
-
-def _pools(obs: Observation) -> tuple[TopologyPool, ...]:
-    pools = []
-    for r in obs.data:
-        # Services must be present: a pool whose services cannot be seen cannot be told a
-        # Front End pool from a SQL store, and would silently drop out of the comparison.
-        services = []
-        for item in as_list(col(r, "Services")):
-            if not isinstance(item, str) or ":" not in item:
-                raise BadValueError("Services", item, "a service id (Role:fqdn)")
-            services.append(item)
-        computers = [_fqdn(c, "Computers") for c in as_list(col(r, "Computers"))]
-        pools.append(TopologyPool(fqdn=_row_fqdn(r), site=_site(r),
-                                  services=tuple(sorted(services, key=_caseless)),
-                                  computers=tuple(sorted(computers, key=_caseless))))
-    # Rows and lists come in whatever order the server wrote them: sort (a total order, so
-    # that names differing only in case cannot swap places between runs).
-    return tuple(sorted(pools, key=lambda p: (_caseless(p.fqdn), p.site or "", p.services,
-                                              p.computers)))
-
-
-def _computers(obs: Observation) -> tuple[TopologyComputer, ...]:
-    computers = []
-    for r in obs.data:
-        pool = r.get("Pool")
-        computers.append(TopologyComputer(
-            fqdn=_row_fqdn(r), pool=None if pool in (None, "") else _fqdn(pool, "Pool")))
-    return tuple(sorted(computers, key=lambda c: (_caseless(c.fqdn), c.pool or "")))
-
-
-def _caseless(name: str) -> tuple[str, str]:
-    return name.lower(), name

@@ -11,8 +11,13 @@ import pytest
 
 from auditor.evidence import make_observation, read_bundle
 from auditor.facts import Facts, Known, Unknown, derive_facts
-from auditor.facts.lync import DatabaseService, TopologyComputer, TopologyPool
-from auditor.facts.topology import pool_and_computer_differences, topology_differences
+from auditor.facts.topology import (
+    DatabaseService,
+    TopologyComputer,
+    TopologyPool,
+    pool_and_computer_differences,
+    topology_differences,
+)
 from auditor.inventory import Inventory, load_inventory
 from auditor.pipeline import Toolkit
 from auditor.report import build_view
