@@ -1,103 +1,52 @@
-"""A WinRM (WS-Management) listener on 127.0.0.1 speaking PSRP through psrpcore's server side.
+"""The WSMan/PSRP state machine of the lab's WinRM listener, on psrpcore's server side.
 
 Enough of MS-WSMV and MS-PSRP for pypsrp: Create/Receive/Command/Send/Signal/Delete on the
-PowerShell resource, Basic authentication, HTTPS. What each pipeline does is decided by a
-handler (see `Invocation` and `Reply`); transport faults (refuse every login, never answer,
-drop a connection) are set on the listener. Not for production: one lock serialises all state.
+PowerShell resource. What each pipeline does is decided by a handler (see `Invocation` and
+`Reply`, in invocation.py); the SOAP envelopes are built and read in soap.py; HTTP, Basic
+authentication, HTTPS and the transport faults (refuse every login, never answer, drop a
+connection) are the listener's, in listener.py. Not for production: one lock serialises all
+state. The names the rest of the lab imports from here are re-exported (`__all__`).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import contextlib
-import hmac
-import http.server
-import re
-import socket
-import ssl
 import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psrpcore
 from psrpcore.types import ErrorCategoryInfo, ErrorRecord, NETException, PSInvocationState
 
-NS = {
-    "s": "http://www.w3.org/2003/05/soap-envelope",
-    "wsa": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-    "wsman": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
-    "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
-    "wst": "http://schemas.xmlsoap.org/ws/2004/09/transfer",
-    "wsmanfault": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
-    "pwsh": "http://schemas.microsoft.com/powershell",
-}
-for _prefix, _uri in NS.items():
-    ET.register_namespace(_prefix, _uri)
+from auditor.lab.winrm.invocation import CommandCall, ErrorSpec, Handler, Invocation, Reply
+from auditor.lab.winrm.listener import TransportFaults, make_http_server
+from auditor.lab.winrm.soap import (
+    NS,
+    OPERATION_TIMEOUT_CODE,
+    SHELL,
+    DropConnectionError,
+    FaultError,
+    FaultWithIdError,
+    decode_b64,
+    find_text,
+    parse_timeout,
+    response_envelope,
+)
 
-OPERATION_TIMEOUT_CODE = 2150858793
-ACTION = "http://schemas.xmlsoap.org/ws/2004/09/transfer/"
-SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/"
-_TIMEOUT = re.compile(r"^PT(\d+(?:\.\d+)?)S$")
-
-
-@dataclass(frozen=True)
-class CommandCall:
-    """One command of a pipeline as the server received it: name or script text, and arguments."""
-
-    name: str
-    is_script: bool
-    parameters: tuple[tuple[str | None, Any], ...]
-    end_of_statement: bool = True
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """A pipeline the client asked for."""
-
-    user: str
-    shell_id: str
-    commands: tuple[CommandCall, ...]
-
-
-@dataclass(frozen=True)
-class ErrorSpec:
-    """An error record: message, category (psrpcore ErrorCategory value), id, exception type."""
-
-    message: str
-    category: int = 0
-    error_id: str = "NotSpecified"
-    exception_type: str = "System.Management.Automation.RuntimeException"
-
-
-@dataclass
-class Reply:
-    """What a pipeline does: output, error records, how it ends."""
-
-    outputs: list[Any] = field(default_factory=list)
-    errors: list[ErrorSpec] = field(default_factory=list)
-    failure: ErrorSpec | None = None
-    hang: bool = False
-    malformed: bool = False
-    drop: bool = False
-
-
-Handler = Callable[[Invocation], Reply]
-
-
-@dataclass
-class TransportFaults:
-    """Faults below PSRP: reject every login, never answer, close connections at shell open."""
-
-    refuse_auth: bool = False
-    stall: bool = False
-    drop_open: bool = False
+__all__ = [
+    "CommandCall",
+    "ErrorSpec",
+    "Handler",
+    "Invocation",
+    "Reply",
+    "TransportFaults",
+    "WsmanServer",
+    "make_http_server",
+]
 
 
 @dataclass
@@ -106,16 +55,6 @@ class _Shell:
     user: str
     pipelines: dict[str, psrpcore.ServerPipeline] = field(default_factory=dict)
     queues: dict[str | None, deque[bytes]] = field(default_factory=dict)
-
-
-class _DropConnectionError(Exception):
-    """Close the client's connection without an answer."""
-
-
-class _FaultError(Exception):
-    def __init__(self, code: int, reason: str, status: int = 500) -> None:
-        super().__init__(reason)
-        self.code, self.reason, self.status = code, reason, status
 
 
 class WsmanServer:
@@ -131,35 +70,35 @@ class WsmanServer:
 
     # --- dispatch -------------------------------------------------------------------------
     def handle(self, body: bytes, user: str) -> bytes:
-        """One SOAP request in, one SOAP response out (or _FaultError / _DropConnectionError)."""
+        """One SOAP request in, one SOAP response out (or FaultWithIdError /
+        DropConnectionError)."""
         envelope = ET.fromstring(body)  # noqa: S314 - a loopback test endpoint
         header = envelope.find("s:Header", NS)
-        if header is None:
-            raise _FaultError(2150858817, "no SOAP header")
-        action = _text(header, "wsa:Action")
-        message_id = _text(header, "wsa:MessageID")
-        shell_id = _text(header, "wsman:SelectorSet/wsman:Selector[@Name='ShellId']")
-        timeout = _parse_timeout(_text(header, "wsman:OperationTimeout"))
+        if header is None:  # no MessageID to relate the fault to
+            raise FaultWithIdError(FaultError(2150858817, "no SOAP header"), "")
+        action = find_text(header, "wsa:Action")
+        message_id = find_text(header, "wsa:MessageID")
+        shell_id = find_text(header, "wsman:SelectorSet/wsman:Selector[@Name='ShellId']")
+        timeout = parse_timeout(find_text(header, "wsman:OperationTimeout"))
         request = envelope.find("s:Body", NS)
         verb = action.rsplit("/", 1)[-1]
         with self.lock:
             self.actions.append(verb)
         try:
             response = self._dispatch(verb, request, shell_id, timeout, user)
-        except _FaultError as fault:
-            fault_message_id = message_id
-            raise _FaultWithIdError(fault, fault_message_id) from None
-        return _envelope(action + "Response", message_id, response)
+        except FaultError as fault:
+            raise FaultWithIdError(fault, message_id) from None
+        return response_envelope(action + "Response", message_id, response)
 
     def _dispatch(self, verb: str, body: ET.Element | None, shell_id: str, timeout: float,
                   user: str) -> ET.Element | None:
         if body is None:
-            raise _FaultError(2150858817, "no SOAP body")
+            raise FaultError(2150858817, "no SOAP body")
         if verb == "Create":
             return self._create(body, user)
         shell = self.shells.get(shell_id.upper())
         if shell is None:
-            raise _FaultError(2150858843, f"The shell {shell_id} was not found.")
+            raise FaultError(2150858843, f"The shell {shell_id} was not found.")
         if verb == "Command":
             return self._command(shell, body)
         if verb == "Send":
@@ -171,19 +110,19 @@ class WsmanServer:
         if verb == "Delete":
             self._delete(shell_id)
             return None
-        raise _FaultError(2150858853, f"The action {verb} is not supported by this lab endpoint.")
+        raise FaultError(2150858853, f"The action {verb} is not supported by this lab endpoint.")
 
     # --- actions --------------------------------------------------------------------------
     def _create(self, body: ET.Element, user: str) -> ET.Element:
         shell_el = body.find("rsp:Shell", NS)
         creation = body.find("rsp:Shell/pwsh:creationXml", NS)
         if shell_el is None or creation is None or not creation.text:
-            raise _FaultError(2150858817, "Create needs a Shell with creationXml")
+            raise FaultError(2150858817, "Create needs a Shell with creationXml")
         shell_id = (shell_el.get("ShellId") or str(uuid.uuid4())).upper()
         with self.lock:
             shell = _Shell(psrpcore.ServerRunspacePool(), user)
             self.shells[shell_id] = shell
-            self._feed(shell, _b64(creation.text), None)
+            self._feed(shell, decode_b64(creation.text), None)
         created = ET.Element(f"{{{NS['wst']}}}ResourceCreated")
         ET.SubElement(created, f"{{{NS['wsa']}}}Address").text = "https://127.0.0.1/wsman"
         params = ET.SubElement(created, f"{{{NS['wsa']}}}ReferenceParameters")
@@ -197,14 +136,14 @@ class WsmanServer:
         line = body.find("rsp:CommandLine", NS)
         args = body.find("rsp:CommandLine/rsp:Arguments", NS)
         if line is None or args is None or not args.text:
-            raise _FaultError(2150858817, "Command needs CommandLine/Arguments")
+            raise FaultError(2150858817, "Command needs CommandLine/Arguments")
         command_id = (line.get("CommandId") or str(uuid.uuid4())).upper()
         with self.lock:
             pipeline = psrpcore.ServerPipeline(shell.pool, uuid.UUID(command_id))
             shell.pipelines[command_id] = pipeline
-            dropped = self._feed(shell, _b64(args.text), pipeline.pipeline_id)
+            dropped = self._feed(shell, decode_b64(args.text), pipeline.pipeline_id)
         if dropped:
-            raise _DropConnectionError
+            raise DropConnectionError
         response = ET.Element(f"{{{NS['rsp']}}}CommandResponse")
         ET.SubElement(response, f"{{{NS['rsp']}}}CommandId").text = command_id
         return response
@@ -212,14 +151,14 @@ class WsmanServer:
     def _send(self, shell: _Shell, body: ET.Element) -> ET.Element:
         stream = body.find("rsp:Send/rsp:Stream", NS)
         if stream is None:
-            raise _FaultError(2150858817, "Send needs a Stream")
+            raise FaultError(2150858817, "Send needs a Stream")
         command_id = stream.get("CommandId")
         with self.lock:
             pipeline = shell.pipelines.get(command_id.upper()) if command_id else None
-            dropped = self._feed(shell, _b64(stream.text or ""),
+            dropped = self._feed(shell, decode_b64(stream.text or ""),
                                  pipeline.pipeline_id if pipeline else None)
         if dropped:
-            raise _DropConnectionError
+            raise DropConnectionError
         return ET.Element(f"{{{NS['rsp']}}}SendResponse")
 
     def _receive(self, shell: _Shell, body: ET.Element, timeout: float) -> ET.Element:
@@ -232,7 +171,7 @@ class WsmanServer:
             while not queue:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise _FaultError(OPERATION_TIMEOUT_CODE, "The WS-Management service cannot "
+                    raise FaultError(OPERATION_TIMEOUT_CODE, "The WS-Management service cannot "
                                  "complete the operation within the time specified in "
                                  "OperationTimeout.")
                 self.lock.wait(remaining)
@@ -255,7 +194,7 @@ class WsmanServer:
 
     def _signal(self, shell: _Shell, body: ET.Element) -> ET.Element:
         signal = body.find("rsp:Signal", NS)
-        code = _text(body, "rsp:Signal/rsp:Code")
+        code = find_text(body, "rsp:Signal/rsp:Code")
         command_id = (signal.get("CommandId") or "").upper() if signal is not None else ""
         with self.lock:
             pipeline = shell.pipelines.get(command_id)
@@ -331,12 +270,6 @@ class WsmanServer:
 _TERMINAL = (PSInvocationState.Completed, PSInvocationState.Failed, PSInvocationState.Stopped)
 
 
-class _FaultWithIdError(Exception):
-    def __init__(self, fault: _FaultError, message_id: str) -> None:
-        super().__init__(fault.reason)
-        self.fault, self.message_id = fault, message_id
-
-
 def _error_parts(err: ErrorSpec) -> tuple[NETException, ErrorCategoryInfo, None, str]:
     exc = NETException(Message=err.message)
     exc.PSObject.type_names = [err.exception_type, "System.Exception", "System.Object"]
@@ -356,155 +289,3 @@ def _queue_raw_output(pool: psrpcore.ServerRunspacePool, pipeline_id: uuid.UUID,
                           pool.runspace_pool_id, pipeline_id, pool._fragment_counter,
                           psrpcore.StreamType.default)
     pool._send_buffer.append(message)
-
-
-def _text(root: ET.Element, path: str) -> str:
-    found = root.find(path, NS)
-    return (found.text or "").strip() if found is not None else ""
-
-
-def _parse_timeout(value: str) -> float:
-    match = _TIMEOUT.match(value)
-    return float(match.group(1)) if match else 20.0
-
-
-def _b64(text: str) -> bytes:
-    try:
-        return base64.b64decode(text)
-    except binascii.Error as exc:
-        raise _FaultError(2150858817, f"bad base64: {exc}") from None
-
-
-def _envelope(action: str, relates_to: str, body: ET.Element | None) -> bytes:
-    env = ET.Element(f"{{{NS['s']}}}Envelope")
-    header = ET.SubElement(env, f"{{{NS['s']}}}Header")
-    ET.SubElement(header, f"{{{NS['wsa']}}}Action").text = action
-    ET.SubElement(header, f"{{{NS['wsa']}}}MessageID").text = f"uuid:{uuid.uuid4()}"
-    ET.SubElement(header, f"{{{NS['wsa']}}}RelatesTo").text = relates_to
-    body_el = ET.SubElement(env, f"{{{NS['s']}}}Body")
-    if body is not None:
-        body_el.append(body)
-    return bytes(ET.tostring(env, encoding="utf-8", xml_declaration=True))
-
-
-def _fault_envelope(fault: _FaultError, relates_to: str) -> bytes:
-    env = ET.Element(f"{{{NS['s']}}}Envelope")
-    header = ET.SubElement(env, f"{{{NS['s']}}}Header")
-    ET.SubElement(header, f"{{{NS['wsa']}}}Action").text = (
-        "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault")
-    ET.SubElement(header, f"{{{NS['wsa']}}}RelatesTo").text = relates_to
-    body = ET.SubElement(env, f"{{{NS['s']}}}Body")
-    soap_fault = ET.SubElement(body, f"{{{NS['s']}}}Fault")
-    code = ET.SubElement(soap_fault, f"{{{NS['s']}}}Code")
-    ET.SubElement(code, f"{{{NS['s']}}}Value").text = "s:Receiver"
-    reason = ET.SubElement(soap_fault, f"{{{NS['s']}}}Reason")
-    ET.SubElement(reason, f"{{{NS['s']}}}Text").text = fault.reason
-    detail = ET.SubElement(soap_fault, f"{{{NS['s']}}}Detail")
-    wsman_fault = ET.SubElement(detail, f"{{{NS['wsmanfault']}}}WSManFault",
-                                Code=str(fault.code), Machine="127.0.0.1")
-    ET.SubElement(wsman_fault, f"{{{NS['wsmanfault']}}}Message").text = fault.reason
-    return bytes(ET.tostring(env, encoding="utf-8", xml_declaration=True))
-
-
-# --- HTTP -----------------------------------------------------------------------------------
-
-class _HttpServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    wsman: WsmanServer
-    username: str
-    password: str
-    faults: TransportFaults
-    latency: float
-    stopping: threading.Event
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: a client that rejects the certificate or hangs up is not a lab failure."""
-
-
-class _RequestHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _HttpServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the lab records actions and calls instead of logging requests."""
-
-    def do_POST(self) -> None:
-        """Every WSMan request is a POST to /wsman."""
-        srv = self.server
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if srv.latency:
-            time.sleep(srv.latency)
-        if srv.faults.stall:
-            srv.stopping.wait()
-            self.close_connection = True
-            return
-        user = self._authenticate()
-        if user is None:
-            self._send(401, b"", {"WWW-Authenticate": 'Basic realm="WSMAN"'})
-            return
-        if not body:
-            self._send(200, b"")
-            return
-        if srv.faults.drop_open and b"/transfer/Create" in body:
-            self._drop()
-            return
-        try:
-            payload = srv.wsman.handle(body, user)
-        except _DropConnectionError:
-            self._drop()
-            return
-        except _FaultWithIdError as err:
-            self._send(err.fault.status, _fault_envelope(err.fault, err.message_id))
-            return
-        except ET.ParseError:
-            self._send(400, b"")
-            return
-        self._send(200, payload)
-
-    def _authenticate(self) -> str | None:
-        srv = self.server
-        if srv.faults.refuse_auth:
-            return None
-        header = self.headers.get("Authorization") or ""
-        if not header.startswith("Basic "):
-            return None
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        ok = hmac.compare_digest(user.encode(), srv.username.encode()) and hmac.compare_digest(
-            password.encode(), srv.password.encode())
-        return user if ok else None
-
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-
-def make_http_server(wsman: WsmanServer, *, host: str, port: int, username: str,
-                     password: str, faults: TransportFaults, latency: float,
-                     tls: tuple[Path, Path] | None) -> _HttpServer:
-    """Bind the listener (HTTPS when `tls` gives a certificate and key)."""
-    server = _HttpServer((host, port), _RequestHandler)
-    server.wsman, server.username, server.password = wsman, username, password
-    server.faults, server.latency, server.stopping = faults, latency, threading.Event()
-    if tls is not None:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(str(tls[0]), str(tls[1]))
-        server.socket = context.wrap_socket(server.socket, server_side=True,
-                                            do_handshake_on_connect=False)
-    return server
