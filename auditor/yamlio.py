@@ -149,10 +149,17 @@ class _Builder:
         return result
 
 
+def csv_delimiter(text: str) -> str:
+    """`;` when the header row has semicolons and no commas (Excel's CSV in the locales that
+    write decimal commas), else `,`."""
+    header = text.split("\n", 1)[0]
+    return ";" if ";" in header and "," not in header else ","
+
+
 def load_csv(path: Path) -> tuple[list[dict[str, Any]], LineMap]:
-    """Read a CSV file with a header row; empty cells become None."""
+    """Read a CSV file with a header row, comma or semicolon separated; empty cells become None."""
     text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     rows: list[dict[str, Any]] = []
     lines: LineMap = {(): 1}
     try:

@@ -20,7 +20,16 @@ from pydantic import ValidationError
 
 from auditor.errors import InputError
 from auditor.records.models import RECORD_KINDS, Record, _identity
-from auditor.yamlio import LineMap, Loc, dotted, line_of, load_csv, load_yaml, read_text
+from auditor.yamlio import (
+    LineMap,
+    Loc,
+    csv_delimiter,
+    dotted,
+    line_of,
+    load_csv,
+    load_yaml,
+    read_text,
+)
 from auditor.yamlio import validation_error as _validation_error
 
 
@@ -140,7 +149,8 @@ def _csv_file(path: Path, kind: str) -> tuple[Record, ...]:
 
 def _csv_header(path: Path, model: type[Record]) -> None:
     """Columns must be fields of the kind, each once."""
-    header = next(csv.reader(io.StringIO(read_text(path), newline="")), [])
+    text = read_text(path)
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text)), [])
     seen: set[str] = set()
     for raw in header:
         column = raw.strip()

@@ -41,6 +41,9 @@ def _number(value: object) -> object:
         return float(value)
     if isinstance(value, str) and _DECIMAL.match(value):
         return float(value)
+    if isinstance(value, str) and _DECIMAL.match(value.replace(",", ".", 1)):
+        raise PydanticCustomError("number", "must be a number written with a decimal point "
+                                  "(4.5, not 4,5)")
     raise PydanticCustomError("number", "must be a non-negative number")
 
 

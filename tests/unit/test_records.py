@@ -82,6 +82,24 @@ def test_folder_with_yaml_and_csv(tmp_path: Path) -> None:
     assert drill.succeeded is False
 
 
+def test_excel_csv_with_semicolons_bom_and_crlf(tmp_path: Path) -> None:
+    """Excel in locales that write decimal commas saves CSV with `;`, a BOM and CRLF."""
+    (tmp_path / "slas.csv").write_bytes(
+        "\ufeffmodel;vendor;response_hours;expires\r\n"
+        "HP DL380 G8;HPE, Inc.;4.5;2027-06-30\r\n".encode())
+    sla = load_records(tmp_path)["slas"][0]
+    assert isinstance(sla, SlaRecord)
+    assert (sla.model, sla.vendor, sla.response_hours, sla.expires) == (
+        "HP DL380 G8", "HPE, Inc.", 4.5, dt.date(2027, 6, 30))
+
+    (tmp_path / "slas.csv").write_text("model;vendor;response_hours;expires\n"
+                                       "HP DL380 G8;HPE;4,5;2027-06-30\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:  # a decimal comma is not a number here
+        load_records(tmp_path)
+    assert caught.value.render() == (f"{tmp_path / 'slas.csv'}:2: response_hours: must be a "
+                                     "number written with a decimal point (4.5, not 4,5)")
+
+
 def test_collect_records_one_observation_per_kind_provided(tmp_path: Path) -> None:
     write(tmp_path, {
         "training.csv": "person,trained\nDana Ops,2026-01-10\n",
