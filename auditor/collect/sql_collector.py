@@ -107,11 +107,6 @@ def fetch(conn: Any, sql: str, params: Sequence[Any]) -> Fetched:
         cursor.close()
 
 
-def fetch_rows(conn: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    """Run one statement with bound parameters; rows as dicts of what the driver returned."""
-    return fetch(conn, sql, params).dicts()
-
-
 @dataclass
 class _Session:
     """One instance's connection, reconnected at most once after it drops."""

@@ -19,7 +19,7 @@ import pytest
 from auditor.collect.base import CollectContext
 from auditor.collect.credentials import Secret
 from auditor.collect.sql import SqlCollector
-from auditor.collect.sql_collector import fetch_rows
+from auditor.collect.sql_collector import fetch
 from auditor.collect.sql_connect import (
     build_connection_string,
     format_value,
@@ -92,9 +92,9 @@ def test_scalar_subquery_volume_pattern_runs(instance: SqlInstance) -> None:
     conn = pyodbc.connect(build_connection_string(instance, secret), autocommit=True,
                           timeout=instance.login_timeout_seconds)
     try:
-        rows = fetch_rows(conn, "SELECT f.database_id AS database_id, (SELECT v.volume_id "
-                          "FROM sys.dm_os_volume_stats(f.database_id, f.file_id) v) AS "
-                          "volume_id FROM sys.master_files f", [])
+        rows = fetch(conn, "SELECT f.database_id AS database_id, (SELECT v.volume_id "
+                     "FROM sys.dm_os_volume_stats(f.database_id, f.file_id) v) AS "
+                     "volume_id FROM sys.master_files f", []).dicts()
     finally:
         conn.close()
     assert rows

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app as cli_app
 from auditor.collect.credentials import Secret
-from auditor.collect.sql_collector import fetch_rows
+from auditor.collect.sql_collector import fetch
 from auditor.collect.sql_connect import build_connection_string
 from auditor.evidence import Observation, Source, make_observation, read_bundle, write_bundle
 from auditor.inventory import load_inventory
@@ -164,8 +164,8 @@ def test_hostile_names_travel_only_as_parameters(lab: LabCluster, tmp_path: Path
         timeout=5)
     try:
         for name in (HOSTILE, HOSTILE_2):
-            rows = fetch_rows(conn, "SELECT d.name AS name FROM sys.databases d "
-                              "WHERE LOWER(d.name) = LOWER(?)", [name])
+            rows = fetch(conn, "SELECT d.name AS name FROM sys.databases d "
+                         "WHERE LOWER(d.name) = LOWER(?)", [name]).dicts()
             assert [r["name"] for r in rows] == ([HOSTILE] if name == HOSTILE else [])
     finally:
         conn.close()
