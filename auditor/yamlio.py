@@ -156,13 +156,15 @@ def csv_delimiter(text: str) -> str:
     return ";" if ";" in header and "," not in header else ","
 
 
-def load_csv(path: Path) -> tuple[list[dict[str, Any]], LineMap]:
-    """Read a CSV file with a header row, comma or semicolon separated; empty cells become None."""
+def load_csv(path: Path) -> tuple[list[str], list[dict[str, Any]], LineMap]:
+    """Read a CSV file with a header row, comma or semicolon separated: the header's cells as
+    written, then the rows (empty cells become None) and their lines."""
     text = read_text(path)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     rows: list[dict[str, Any]] = []
     lines: LineMap = {(): 1}
     try:
+        header = list(reader.fieldnames or [])
         for i, row in enumerate(reader):
             if None in row:
                 raise InputError(path, "more cells than header columns", line=reader.line_num)
@@ -171,7 +173,7 @@ def load_csv(path: Path) -> tuple[list[dict[str, Any]], LineMap]:
             lines[(i,)] = reader.line_num
     except csv.Error as exc:
         raise InputError(path, f"invalid CSV: {exc}", line=reader.line_num) from None
-    return rows, lines
+    return header, rows, lines
 
 
 def load_json_document(path: Path, file_format: str, description: str) -> dict[str, Any]:

@@ -9,8 +9,6 @@ Every bad input raises InputError naming the file, the line and the field.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +21,10 @@ from auditor.records.models import RECORD_KINDS, Record, _identity
 from auditor.yamlio import (
     LineMap,
     Loc,
-    csv_delimiter,
     dotted,
     line_of,
     load_csv,
     load_yaml,
-    read_text,
 )
 from auditor.yamlio import validation_error as _validation_error
 
@@ -129,9 +125,9 @@ def _yaml_rows(path: Path, lines: LineMap, kind: str, rows: Any, prefix: Loc) ->
 
 
 def _csv_file(path: Path, kind: str) -> tuple[Record, ...]:
-    rows, lines = load_csv(path)
+    header, rows, lines = load_csv(path)
     model = RECORD_KINDS[kind]
-    _csv_header(path, model)
+    _csv_header(path, model, header)
     records = []
     for i, row in enumerate(rows):
         cells = {k: v for k, v in row.items() if v is not None}
@@ -147,10 +143,8 @@ def _csv_file(path: Path, kind: str) -> tuple[Record, ...]:
     return tuple(records)
 
 
-def _csv_header(path: Path, model: type[Record]) -> None:
+def _csv_header(path: Path, model: type[Record], header: list[str]) -> None:
     """Columns must be fields of the kind, each once."""
-    text = read_text(path)
-    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text)), [])
     seen: set[str] = set()
     for raw in header:
         column = raw.strip()
