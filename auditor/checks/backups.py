@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, Self
 
 from pydantic import Field, model_validator
@@ -15,12 +16,14 @@ from auditor.checks.subjects import (
     LyncDatabase,
     audited_instances,
     backup_gate,
+    database_future,
     database_subject,
+    future_gate,
+    history_gate,
     lync_databases,
-    never_backed_up,
 )
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
-from auditor.facts import Facts, InstanceFacts, Known, Unknown
+from auditor.facts import AuditClock, Facts, InstanceFacts, Known, Unknown
 from auditor.facts.sql import Backup, LastBackup
 from auditor.findings import Status, Verdict
 from auditor.inventory import InstanceRole, SqlInstance
@@ -32,10 +35,9 @@ def hours(delta: dt.timedelta) -> float:
 
 
 def describe_age(delta: dt.timedelta) -> str:
-    """'25 h 59 min' style, for messages."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 0:
-        return f"{-minutes} min in the future"
+    """'25 h 59 min' style, for messages; never negative (a future time is reported by
+    future_gate before any age is described)."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
@@ -53,11 +55,10 @@ def _full_backups(backups: tuple[Backup, ...], name: str) -> list[Backup]:
 def full_backup_within(facts: Facts, params: ParamsFor[FullBackupWithin]) -> Iterator[Verdict]:
     """Each required Lync store has a full, chain, undamaged backup newer than the limit."""
     for db in lync_databases(facts):
-        yield _full_backup_verdict(db, facts.now, params(db.scope))
+        yield _full_backup_verdict(db, params(db.scope))
 
 
-def _full_backup_verdict(db: LyncDatabase, now: dt.datetime,
-                         params: FullBackupWithin) -> Verdict:
+def _full_backup_verdict(db: LyncDatabase, params: FullBackupWithin) -> Verdict:
     if db.kind is DbClass.OFFLINE:
         return db.verdict(Status.WARN, f"{db.reason}: required and unprotected while offline")
     if db.kind in (DbClass.MISSING, DbClass.UNKNOWN):
@@ -68,13 +69,16 @@ def _full_backup_verdict(db: LyncDatabase, now: dt.datetime,
     known = known_history(db, expected)
     if isinstance(known, Verdict):
         return known
+    future = future_gate(db)
+    if future is not None:
+        return future
     history, last = known
     ids = history.evidence_ids + last.evidence_ids
     fulls = _full_backups(history.value, db.name)
-    good = [b for b in fulls if not b.is_copy_only and not b.is_damaged and b.finished_at <= now]
+    good = [b for b in fulls if not b.is_copy_only and not b.is_damaged]
     if good:
         newest = max(good, key=lambda b: b.finished_at)
-        age = now - newest.finished_at
+        age = db.clock.age(newest.finished_at)
         observed = {"last_full_finished": newest.finished_at.isoformat(), "age_hours": hours(age)}
         if age <= dt.timedelta(hours=params.max_age_hours):
             return db.verdict(Status.PASS, f"last full backup finished {describe_age(age)} ago",
@@ -89,7 +93,7 @@ def _full_backup_verdict(db: LyncDatabase, now: dt.datetime,
     if ever is None:
         return db.verdict(Status.FAIL, f"never backed up (no full backup in msdb){note}",
                           {"last_full_finished": None}, expected, ids)
-    age = now - ever.finished_at
+    age = db.clock.age(ever.finished_at)
     return db.verdict(Status.FAIL, f"last full backup finished {describe_age(age)} ago{note}",
                       {"last_full_finished": ever.finished_at.isoformat(), "age_hours": hours(age)},
                       expected, ids)
@@ -148,9 +152,8 @@ def simple_gate(db: LyncDatabase) -> Verdict | None:
     return None
 
 
-def _chain_full(backup: Backup, now: dt.datetime) -> bool:
-    return (backup.type == "D" and not backup.is_copy_only and not backup.is_damaged
-            and backup.finished_at <= now)
+def _chain_full(backup: Backup) -> bool:
+    return backup.type == "D" and not backup.is_copy_only and not backup.is_damaged
 
 
 def _short_name(name: str) -> str:
@@ -194,20 +197,22 @@ def full_backup_on_most_days(facts: Facts,
                              params: ParamsFor[FullBackupCadence]) -> Iterator[Verdict]:
     """Each required Lync store had a full backup on enough of the recent days."""
     for db in lync_databases(facts):
-        yield _cadence_verdict(db, facts.now, params(db.scope))
+        yield _cadence_verdict(db, params(db.scope))
 
 
-def _cadence_verdict(db: LyncDatabase, now: dt.datetime, params: FullBackupCadence) -> Verdict:
-    gate = backup_gate(db) or never_backed_up(db)
+def _cadence_verdict(db: LyncDatabase, params: FullBackupCadence) -> Verdict:
+    now = db.clock.now
+    gate = backup_gate(db) or history_gate(db)
     if gate is not None:
         return gate
     expected = f"a full backup on at least {params.min_days} of the last {params.period_days} days"
     history = db.facts.backups
     if isinstance(history, Unknown):
         return history_error(db, history, expected)
-    # Day k (0-based) is the 24 h period (now - (k+1) d, now - k d]: k = age // 1 day.
-    days = {(now - b.finished_at) // DAY for b in db_backups(history.value, db.name)
-            if _chain_full(b, now)}
+    # Day k (0-based) is the 24 h period (now - (k+1) d, now - k d]: k = age // 1 day; a full
+    # finishing while the collection ran (after now, not in the future) is day 0.
+    days = {db.clock.age(b.finished_at) // DAY for b in db_backups(history.value, db.name)
+            if _chain_full(b)}
     covered = sorted(k for k in days if k < params.period_days)
     missing = [k for k in range(params.period_days) if k not in days]
     observed = {"days_with_full": len(covered), "period_days": params.period_days,
@@ -234,11 +239,13 @@ class LogBackupWithin(Params):
 def log_backup_within(facts: Facts, params: ParamsFor[LogBackupWithin]) -> Iterator[Verdict]:
     """Each FULL/BULK_LOGGED required Lync store has a recent log backup."""
     for db in lync_databases(facts):
-        yield _log_backup_verdict(db, facts.now, params(db.scope))
+        yield _log_backup_verdict(db, params(db.scope))
 
 
-def _log_backup_verdict(db: LyncDatabase, now: dt.datetime, params: LogBackupWithin) -> Verdict:
-    gate = backup_gate(db) or simple_gate(db) or never_backed_up(db)
+def _log_backup_verdict(db: LyncDatabase, params: LogBackupWithin) -> Verdict:
+    # BR-003 keeps its own clock tolerance (clock_skew_minutes), documented in its rule.
+    db = replace(db, clock=db.clock.with_tolerance(dt.timedelta(minutes=params.clock_skew_minutes)))
+    gate = backup_gate(db) or simple_gate(db) or history_gate(db)
     if gate is not None:
         return gate
     limit = params.max_age_minutes
@@ -252,17 +259,14 @@ def _log_backup_verdict(db: LyncDatabase, now: dt.datetime, params: LogBackupWit
             if b.type == "L" and not b.is_copy_only and not b.is_damaged]
     if logs:
         newest = max(logs, key=lambda b: b.finished_at)
-        age = now - newest.finished_at
+        age = db.clock.age(newest.finished_at)
         observed = {"last_log_finished": newest.finished_at.isoformat(),
                     "age_minutes": round(age.total_seconds() / 60, 1)}
-        if age < -dt.timedelta(minutes=params.clock_skew_minutes):
-            return db.verdict(Status.FAIL, f"newest log backup finished {describe_span(-age)} "
-                              "after the audit time: the server clock or the backup time zone "
-                              "is wrong, so its recency cannot be trusted", observed, expected, ids)
-        if age < dt.timedelta(0):
-            return db.verdict(Status.PASS, f"last log backup finished {describe_span(-age)} after "
-                              f"the audit time (within the {params.clock_skew_minutes:g} min "
-                              "clock tolerance)", observed, expected, ids)
+        if newest.finished_at > db.clock.now:
+            return db.verdict(Status.PASS, f"last log backup finished "
+                              f"{describe_span(newest.finished_at - db.clock.now)} after the "
+                              "audit time, while the evidence was collected", observed, expected,
+                              ids)
         if age <= dt.timedelta(minutes=limit):
             return db.verdict(Status.PASS, f"last log backup finished {describe_span(age)} ago",
                               observed, expected, ids)
@@ -274,7 +278,7 @@ def _log_backup_verdict(db: LyncDatabase, now: dt.datetime, params: LogBackupWit
         return db.verdict(Status.FAIL, f"no log backup was ever taken, although the database is "
                           f"in {model or 'FULL'} recovery (its log grows until backed up)",
                           {"last_log_finished": None}, expected, ids)
-    age = now - ever.finished_at
+    age = db.clock.age(ever.finished_at)
     return db.verdict(Status.FAIL, f"last log backup finished {describe_span(age)} ago, over the "
                       f"{limit:g} min limit", {"last_log_finished": ever.finished_at.isoformat(),
                                                "age_minutes": round(age.total_seconds() / 60, 1)},
@@ -296,7 +300,7 @@ def system_database_backup_within(facts: Facts,
     for inst in audited_instances(facts):
         for name in SYSTEM_DATABASES:
             subject, scope = database_subject(facts.inventory, inst.instance, name)
-            found = _system_verdict(inst, name, facts.now, params(scope))
+            found = _system_verdict(inst, name, facts.clock, params(scope))
             yield Verdict(subject=subject, status=found[0], message=found[1], observed=found[2],
                           expected=found[3], evidence_ids=found[4])
 
@@ -304,7 +308,7 @@ def system_database_backup_within(facts: Facts,
 _Found = tuple[Status, str, Any, Any, tuple[str, ...]]
 
 
-def _system_verdict(inst: InstanceFacts, name: str, now: dt.datetime,
+def _system_verdict(inst: InstanceFacts, name: str, clock: AuditClock,
                     params: SystemBackupWithin) -> _Found:
     if inst.instance.role is InstanceRole.FRONT_END_LOCAL:
         return (Status.NOT_APPLICABLE, "system database of a Front End local instance (rebuilt by "
@@ -325,8 +329,11 @@ def _system_verdict(inst: InstanceFacts, name: str, now: dt.datetime,
     if name not in dbs.value:
         return (Status.ERROR, f"{name} is not in sys.databases (the database list is incomplete)",
                 None, expected, ids)
-    fulls = [b for b in db_backups(history.value, name)
-             if b.type == "D" and not b.is_damaged and b.finished_at <= now]
+    future = database_future(inst, name, clock)
+    if future is not None:
+        return (Status.FAIL, future.text, {"future_time": future.moment.isoformat()}, expected,
+                ids)
+    fulls = [b for b in db_backups(history.value, name) if b.type == "D" and not b.is_damaged]
     if fulls:
         newest = max(fulls, key=lambda b: b.finished_at).finished_at
     elif (ever := last.value.get((name, "D"))) is not None:
@@ -334,7 +341,7 @@ def _system_verdict(inst: InstanceFacts, name: str, now: dt.datetime,
     else:
         return (Status.FAIL, f"{name} was never backed up (no full backup in msdb)",
                 {"last_full_finished": None}, expected, ids)
-    age = now - newest
+    age = clock.age(newest)
     observed = {"last_full_finished": newest.isoformat(), "age_days": round(age / DAY, 1)}
     shown = describe_span(age)
     if age <= dt.timedelta(days=limit):

@@ -69,18 +69,21 @@ def _config_export(subject: Subject, facts: Facts, p: ConfigExportAfterChange) -
     ids = exports.evidence_ids + replicas.evidence_ids
     candidates = [f for f in exports.value if matches(f.name, p.export_patterns)]
     invalid = sorted(f.name for f in candidates if not is_config_export(f))
-    valid = [f for f in candidates if is_config_export(f) and f.modified_at <= facts.now]
-    future = sorted(f.name for f in candidates
-                    if is_config_export(f) and f.modified_at > facts.now)
+    valid = [f for f in candidates if is_config_export(f)]
     change = _last_cms_change(replicas.value)
     observed: dict[str, Any] = {"last_cms_change": change[0].isoformat() if change else None,
-                                "not_valid_exports": invalid, "dated_after_audit_time": future}
+                                "not_valid_exports": invalid}
+    future = (facts.clock.future("a configuration export was written", [f.modified_at for f in
+                                                                        valid],
+                                 exports.evidence_ids)
+              or facts.clock.future("the CMS last changed", [change[0] if change else None],
+                                    replicas.evidence_ids))
+    if future is not None:
+        return _verdict(subject, Status.FAIL, future.text, observed, expected, ids)
     notes = ""
     if invalid:
         notes += (f"; {len(invalid)} matching file(s) are not valid exports (no DocItemSet.xml "
                   f"or not a readable ZIP): {', '.join(invalid[:5])}")
-    if future:
-        notes += f"; ignored as dated after the audit time: {', '.join(future[:5])}"
     if not valid:
         observed["newest_export"] = None
         return _verdict(subject, Status.FAIL, "no configuration export on the share (no ZIP "
@@ -152,7 +155,14 @@ def lync_exports_fresh(facts: Facts, params: ParamsFor[ExportsFresh]) -> Iterato
             observed[key] = {"status": "not_in_use"}
             continue
         found = [f for f in exports.value if matches(f.name, patterns)]
-        usable = [f for f in found if _usable(f) and f.modified_at <= facts.now]
+        future = facts.clock.future(f"a {label} was written", [f.modified_at for f in found],
+                                    exports.evidence_ids)
+        if future is not None:
+            statuses.append(Status.FAIL)
+            bad.append(future.text)
+            observed[key] = {"status": "fail", "future_time": future.moment.isoformat()}
+            continue
+        usable = [f for f in found if _usable(f)]
         broken = [f.name for f in found if not _usable(f)]
         why = f" ({len(broken)} unreadable or empty ZIP ignored)" if broken else ""
         if not usable:
@@ -161,7 +171,7 @@ def lync_exports_fresh(facts: Facts, params: ParamsFor[ExportsFresh]) -> Iterato
             observed[key] = {"status": "fail", "newest": None}
             continue
         newest = max(usable, key=lambda f: f.modified_at)
-        age = facts.now - newest.modified_at
+        age = facts.clock.age(newest.modified_at)
         fresh = age <= limit
         statuses.append(Status.PASS if fresh else Status.FAIL)
         observed[key] = {"status": "pass" if fresh else "fail", "newest": newest.name,

@@ -11,9 +11,15 @@ from typing import Any
 from pydantic import Field
 
 from auditor.checks.backups import taken_here, when
-from auditor.checks.subjects import DbClass, audited_instances, instance_subject, lync_databases
+from auditor.checks.subjects import (
+    DbClass,
+    audited_instances,
+    instance_future,
+    instance_subject,
+    lync_databases,
+)
 from auditor.engine.registry import CheckKind, Params, ParamsFor, Scope, check_kind
-from auditor.facts import Facts, InstanceFacts, Unknown
+from auditor.facts import AuditClock, Facts, InstanceFacts, Unknown
 from auditor.facts.sql import AgentJob, Backup
 from auditor.findings import Status, Subject, Verdict
 from auditor.inventory import InstanceRole
@@ -75,6 +81,15 @@ class _Instance:
         return Verdict(subject=self.subject, status=status, message=message, observed=observed,
                        expected=expected, evidence_ids=evidence_ids)
 
+    def future(self, clock: AuditClock) -> Verdict | None:
+        """fail when the instance's backup, restore or job history holds a future time."""
+        found = instance_future(self.inst, clock)
+        if found is None:
+            return None
+        return self.verdict(Status.FAIL, found.text, {"future_time": found.moment.isoformat()},
+                            evidence_ids=self.inst.backups.evidence_ids
+                            + self.inst.jobs.evidence_ids)
+
     def gate(self) -> Verdict | None:
         """not_applicable or error before any check: Front End local, no store, no list."""
         if self.inst.instance.role is InstanceRole.FRONT_END_LOCAL:
@@ -91,9 +106,9 @@ class _Instance:
         return None
 
 
-def _recent(backups: tuple[Backup, ...], now: dt.datetime, days: int) -> list[Backup]:
+def _recent(backups: tuple[Backup, ...], clock: AuditClock, days: int) -> list[Backup]:
     span = dt.timedelta(days=days)
-    return [b for b in backups if dt.timedelta(0) <= now - b.finished_at < span]
+    return [b for b in backups if clock.age(b.finished_at) < span]
 
 
 # --- BR-061 -----------------------------------------------------------------------------------
@@ -111,7 +126,8 @@ def backup_process_validated(facts: Facts,
     """Each instance holding Lync stores runs healthy backup jobs that write checksums."""
     for inst in audited_instances(facts):
         target = _Instance.of(facts, inst)
-        yield target.gate() or _process_verdict(target, facts.now, params(target.scope))
+        yield target.gate() or target.future(facts.clock) or _process_verdict(
+            target, facts.clock, params(target.scope))
 
 
 def job_problems(job: AgentJob) -> list[str]:
@@ -130,7 +146,7 @@ def job_problems(job: AgentJob) -> list[str]:
     return found
 
 
-def _process_verdict(target: _Instance, now: dt.datetime,
+def _process_verdict(target: _Instance, now: AuditClock,
                      params: BackupProcessValidated) -> Verdict:
     jobs, history = target.inst.jobs, target.inst.backups
     expected = ("backup jobs enabled, on an enabled recurring schedule, last run succeeded; "
@@ -186,10 +202,11 @@ def integrity_monitored(facts: Facts, params: ParamsFor[IntegrityMonitored]) -> 
     """Each instance holding Lync stores shows no damage and alerts on backup job failure."""
     for inst in audited_instances(facts):
         target = _Instance.of(facts, inst)
-        yield target.gate() or _integrity_verdict(target, facts.now, params(target.scope))
+        yield target.gate() or target.future(facts.clock) or _integrity_verdict(
+            target, facts.clock, params(target.scope))
 
 
-def _integrity_verdict(target: _Instance, now: dt.datetime, params: IntegrityMonitored) -> Verdict:
+def _integrity_verdict(target: _Instance, now: AuditClock, params: IntegrityMonitored) -> Verdict:
     inst = target.inst
     expected = (f"no damaged backup in the last {params.lookback_days} days, no unresolved "
                 "suspect page, every enabled backup job e-mails/pages an operator on failure")

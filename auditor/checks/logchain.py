@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Iterator
 from decimal import Decimal
@@ -12,8 +11,8 @@ from auditor.checks.backups import db_backups, known_history, simple_gate, taken
 from auditor.checks.subjects import (
     LyncDatabase,
     backup_gate,
+    history_gate,
     lync_databases,
-    never_backed_up,
 )
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
 from auditor.facts import Facts, InstanceFacts
@@ -30,7 +29,7 @@ class LogChainUnbroken(Params):
 def log_chain_unbroken(facts: Facts, params: ParamsFor[LogChainUnbroken]) -> Iterator[Verdict]:
     """Each FULL/BULK_LOGGED required store has an unbroken log chain since its newest full."""
     for db in lync_databases(facts):
-        yield _chain_verdict(db, facts.now)
+        yield _chain_verdict(db)
 
 
 def _lsn_error(db: LyncDatabase, backups: list[Backup], ids: tuple[str, ...]) -> Verdict | None:
@@ -42,8 +41,8 @@ def _lsn_error(db: LyncDatabase, backups: list[Backup], ids: tuple[str, ...]) ->
                       "be followed", evidence_ids=ids)
 
 
-def _chain_verdict(db: LyncDatabase, now: dt.datetime) -> Verdict:
-    gate = backup_gate(db) or simple_gate(db) or never_backed_up(db)
+def _chain_verdict(db: LyncDatabase) -> Verdict:
+    gate = backup_gate(db) or simple_gate(db) or history_gate(db)
     if gate is not None:
         return gate
     expected = "each log backup since the newest full starts where the previous one ended"
@@ -52,7 +51,7 @@ def _chain_verdict(db: LyncDatabase, now: dt.datetime) -> Verdict:
         return known
     history, last = known
     ids = history.evidence_ids + last.evidence_ids
-    rows = [b for b in db_backups(history.value, db.name) if b.finished_at <= now]
+    rows = db_backups(history.value, db.name)  # none from the future: history_gate saw to it
     here = [b for b in rows if taken_here(b, db.facts)]
     logs = [b for b in here if b.type == "L" and not b.is_copy_only]
     if not logs:

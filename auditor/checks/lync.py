@@ -11,15 +11,12 @@ from pydantic import Field
 
 from auditor.checks.subjects import server_subject
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
-from auditor.facts import Facts, Known, Unknown
+from auditor.facts import AuditClock, Facts, Known, Unknown
 from auditor.facts.lync import BackupServiceStatus, Replica
 from auditor.findings import Status, Subject, SubjectType, Verdict
 from auditor.inventory import InstanceRole, Inventory
 
 ESTATE = Subject(id="estate", type=SubjectType.ESTATE, name="estate")
-# A LastStatusReport up to this far after `now` is clock skew between the CMS master and the
-# auditor, not a report from the future.
-CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -177,10 +174,10 @@ def cms_replicas_current(facts: Facts, params: ParamsFor[CmsReplicasCurrent]) ->
         return
     for replica in replicas.value:
         subject, scope = server_subject(facts.inventory, replica.fqdn)
-        yield _replica(subject, replica, facts.now, params(scope), replicas)
+        yield _replica(subject, replica, facts.clock, params(scope), replicas)
 
 
-def _replica(subject: Subject, replica: Replica, now: dt.datetime, p: CmsReplicasCurrent,
+def _replica(subject: Subject, replica: Replica, clock: AuditClock, p: CmsReplicasCurrent,
              fact: Known[tuple[Replica, ...]]) -> Verdict:
     limit = p.max_status_age_hours
     expected = f"UpToDate, last status report within {limit:g} h"
@@ -190,15 +187,14 @@ def _replica(subject: Subject, replica: Replica, now: dt.datetime, p: CmsReplica
                                 "last_update_creation": (replica.last_update_creation.isoformat()
                                                          if replica.last_update_creation else None)}
     ids = fact.evidence_ids
-    if report is not None and report - now > CLOCK_SKEW:
-        return _verdict(subject, Status.ERROR, f"last status report {when(report)} is "
-                        f"{span(report - now)} after the audit time (clock skew?)", observed,
-                        expected, ids)
+    future = clock.future("last status report", [report, replica.last_update_creation], ids)
+    if future is not None:
+        return _verdict(subject, Status.FAIL, future.text, observed, expected, ids)
     problems = [] if replica.up_to_date else ["not UpToDate"]
     if report is None:
         problems.append("has never reported its status")
         return _verdict(subject, Status.FAIL, "; ".join(problems), observed, expected, ids)
-    age = max(now - report, dt.timedelta(0))
+    age = clock.age(report)
     observed["status_age_hours"] = round(age.total_seconds() / 3600, 1)
     if age > dt.timedelta(hours=limit):
         problems.append(f"last status report {span(age)} ago, over the {limit:g} h limit")

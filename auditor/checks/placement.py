@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from auditor.checks.subjects import MIRROR_ROLE, DbClass, LyncDatabase, lync_databases
+from auditor.checks.subjects import MIRROR_ROLE, DbClass, LyncDatabase, future_gate, lync_databases
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
 from auditor.facts import Facts, Known, Unknown
 from auditor.facts.sql import Backup, DatabaseFile, Mirroring
@@ -47,6 +47,9 @@ def _mirror_verdict(facts: Facts, db: LyncDatabase, p: MirrorParams) -> Verdict:
         return db.verdict(Status.NOT_APPLICABLE, db.reason)
     if db.state is None:  # missing from sys.databases (or a transient store not created)
         return db.verdict(Status.NOT_APPLICABLE, f"{db.reason}; nothing to mirror")
+    future = future_gate(db)
+    if future is not None:
+        return future
     mirroring = db.facts.mirroring
     if isinstance(mirroring, Unknown):
         return db.verdict(Status.ERROR, f"mirroring state unavailable: {mirroring.reason}",
@@ -73,9 +76,9 @@ def _state(mirror: Mirroring) -> str:
     return f"{mirror.state_desc} ({mirror.state})" if mirror.state_desc else f"state {mirror.state}"
 
 
-def _fulls(history: tuple[Backup, ...], name: str, now: dt.datetime) -> list[Backup]:
+def _fulls(history: tuple[Backup, ...], name: str) -> list[Backup]:
     return [b for b in history if b.type == "D" and not b.is_copy_only and not b.is_damaged
-            and b.finished_at <= now and b.database_name.lower() == name.lower()]
+            and b.database_name.lower() == name.lower()]
 
 
 def _principal_backups(facts: Facts, db: LyncDatabase, mirror: Mirroring, p: MirrorParams,
@@ -85,27 +88,28 @@ def _principal_backups(facts: Facts, db: LyncDatabase, mirror: Mirroring, p: Mir
         return db.verdict(Status.ERROR, f"backup history unavailable: {history.reason}",
                           observed, expected, history.evidence_ids)
     ids = history.evidence_ids
-    own = _fulls(history.value, db.name, facts.now)
+    clock = db.clock
+    own = _fulls(history.value, db.name)
     newest = max(own, key=lambda b: b.finished_at) if own else None
     limit = dt.timedelta(hours=p.max_full_age_hours)
-    if newest is not None and facts.now - newest.finished_at <= limit:
+    if newest is not None and clock.age(newest.finished_at) <= limit:
         observed["last_full_finished"] = newest.finished_at.isoformat()
         return db.verdict(Status.PASS, f"principal, SYNCHRONIZED; its last full backup finished "
-                          f"{_age(facts.now - newest.finished_at)} ago here", observed, expected,
+                          f"{_age(clock.age(newest.finished_at))} ago here", observed, expected,
                           ids)
     elsewhere = ""
     partner = next((i for i in facts.instances if mirror.partner_instance and
                     i.instance.server_name.lower() == mirror.partner_instance.lower()), None)
     if partner is not None and isinstance(partner.backups, Known):
         ids += partner.backups.evidence_ids
-        theirs = _fulls(partner.backups.value, db.name, facts.now)
+        theirs = _fulls(partner.backups.value, db.name)
         if theirs:
             last = max(theirs, key=lambda b: b.finished_at)
             if newest is None or last.finished_at > newest.finished_at:
                 elsewhere = (f"; the newest full was taken on {partner.instance.server_name} "
-                             f"(now the mirror) {_age(facts.now - last.finished_at)} ago, so "
+                             f"(now the mirror) {_age(clock.age(last.finished_at))} ago, so "
                              "the backup jobs did not follow the failover")
-    here = (f"its last full backup here finished {_age(facts.now - newest.finished_at)} ago, "
+    here = (f"its last full backup here finished {_age(clock.age(newest.finished_at))} ago, "
             f"over the {p.max_full_age_hours:g} h limit" if newest
             else "no full backup was taken here in the collected history")
     return db.verdict(Status.FAIL, f"principal: {here}{elsewhere}", observed, expected, ids)

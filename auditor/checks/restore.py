@@ -75,8 +75,31 @@ def restore_tested_within(facts: Facts, params: ParamsFor[RestoreTestedParams]
     """Each required store was restored (elsewhere, with recovery) or drilled recently."""
     histories = _histories(facts)
     for db in lync_databases(facts):
-        gate = backup_gate(db) or never_backed_up(db)
+        gate = backup_gate(db) or never_backed_up(db) or _future(facts, db, histories)
         yield gate or _restore_verdict(facts, db, histories, params(db.scope))
+
+
+def _future(facts: Facts, db: LyncDatabase, histories: _Histories) -> Verdict | None:
+    """fail when a restore of this database, or a drill record of it, lies in the future."""
+    clock = facts.clock
+    source = db.facts.instance.server_name.lower()
+    mine = [(inst, r) for inst, r in histories.restores
+            if (r.source_database_name or "").lower() == db.name.lower()
+            and (r.source_server_name or "").lower() == source]
+    found = next((f for inst, r in mine if (f := clock.future(
+        f"a restore on {inst.instance.server_name} ran", [r.restored_at],
+        inst.restores.evidence_ids))), None)
+    text = found.text if found else None
+    drills = facts.records.restore_drills
+    if text is None and isinstance(drills, Known):
+        late = clock.future_date("a restore drill is dated", [
+            r.date for r in drills.value
+            if r.instance.lower() == source and r.database.lower() == db.name.lower()],
+            drills.evidence_ids)
+        text = late.text if late else None
+    if text is None:
+        return None
+    return db.verdict(Status.FAIL, text, evidence_ids=histories.evidence_ids)
 
 
 def _why_not(inst: InstanceFacts, r: Restore, db: LyncDatabase) -> str | None:
@@ -102,7 +125,7 @@ def _restore_tests(db: LyncDatabase, histories: _Histories, now: dt.datetime,
         if (r.source_database_name or "").lower() != db.name.lower() \
                 or (r.source_server_name or "").lower() != source:
             continue
-        if not since <= r.restored_at <= now:
+        if r.restored_at < since:
             continue
         reason = _why_not(inst, r, db)
         where = f"{r.destination_database_name} on {inst.instance.server_name}"
@@ -124,7 +147,7 @@ def _drills(facts: Facts, db: LyncDatabase, since: dt.datetime
     tests = []
     for record in mine:
         when = dt.datetime.combine(record.date, dt.time(), tzinfo=dt.UTC)
-        if record.succeeded and since.date() <= record.date <= facts.now.date():
+        if record.succeeded and since.date() <= record.date:
             target = f" to {record.restored_to}" if record.restored_to else ""
             tests.append(_Test(when, f"restore drill{target} recorded on {record.date}"))
     return tests, mine, fact.evidence_ids
@@ -142,7 +165,7 @@ def _restore_verdict(facts: Facts, db: LyncDatabase, histories: _Histories,
     observed: dict[str, Any] = {"unreadable_instances": list(histories.unreadable)}
     if tests:
         newest = max(tests, key=lambda t: t.when)
-        age = (facts.now - newest.when).days
+        age = facts.clock.age(newest.when).days
         observed["last_test"] = newest.when.isoformat()
         return db.verdict(Status.PASS, f"last restore test {age} d ago: {newest.text}",
                           observed, expected, ids)

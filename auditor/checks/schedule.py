@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from auditor.checks.backups import db_backups, history_error
-from auditor.checks.subjects import LyncDatabase, backup_gate, lync_databases, never_backed_up
+from auditor.checks.subjects import LyncDatabase, backup_gate, history_gate, lync_databases
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
 from auditor.facts import Fact, Facts, Known, Unknown
 from auditor.facts.sql import Backup
@@ -84,12 +84,12 @@ def backups_start_in_window(facts: Facts, params: ParamsFor[BackupsInWindow]) ->
     """Full and differential backups of each required store start in the low-usage window."""
     usage = cdr_hourly_sessions(facts)
     for db in lync_databases(facts):
-        yield _window_verdict(db, facts.now, params(db.scope), usage)
+        yield _window_verdict(db, params(db.scope), usage)
 
 
-def _window_verdict(db: LyncDatabase, now: dt.datetime, params: BackupsInWindow,
+def _window_verdict(db: LyncDatabase, params: BackupsInWindow,
                     usage: Fact[tuple[int, ...]]) -> Verdict:
-    gate = backup_gate(db) or never_backed_up(db)
+    gate = backup_gate(db) or history_gate(db)
     if gate is not None:
         return gate
     history = db.facts.backups
@@ -97,7 +97,7 @@ def _window_verdict(db: LyncDatabase, now: dt.datetime, params: BackupsInWindow,
         return history_error(db, history)
     span = dt.timedelta(days=params.lookback_days)
     recent = sorted((b for b in db_backups(history.value, db.name) if b.type in ("D", "I")
-                     and dt.timedelta(0) <= now - b.started_at < span),
+                     and db.clock.age(b.started_at) < span),
                     key=lambda b: b.started_at)
     if not recent:
         return db.verdict(Status.NOT_APPLICABLE, f"no full or differential backup started in the "

@@ -11,6 +11,7 @@ from pydantic import Field
 from auditor.checks.storage import is_under, is_url
 from auditor.checks.subjects import (
     audited_instances,
+    instance_future,
     share_subject,
 )
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
@@ -84,7 +85,7 @@ def _full_series(facts: Facts, dest: BackupDestination) -> tuple[Series, tuple[s
         ids += backups.evidence_ids + devices.evidence_ids
         for b in backups.value:
             devs = devices.value.get(b.media_set_id, ())
-            if b.type == "D" and b.finished_at <= facts.now and any(
+            if b.type == "D" and any(
                     is_under(d.physical_device_name, dest.path) for d in devs):
                 key = (inst.instance.server_name, b.database_name.lower())
                 series.setdefault(key, []).append(b)
@@ -113,6 +114,10 @@ def _share_verdict(facts: Facts, dest: BackupDestination, subject: Subject,
                        "be read (BR-040 judges local destinations)")
     if isinstance(space, Unknown):
         return verdict(Status.ERROR, f"free space unknown: {space.reason}", ids=space.evidence_ids)
+    future = next((f for inst in _writers(facts) if (f := instance_future(inst, facts.clock))),
+                  None)
+    if future is not None:  # the sizes' trend is read along their times
+        return verdict(Status.FAIL, future.text, {"future_time": future.moment.isoformat()})
     free, total = space.value.free_bytes, space.value.total_bytes
     if free < 0 or total <= 0 or free > total:
         return verdict(Status.ERROR, f"implausible share size: {free} bytes free of {total}",

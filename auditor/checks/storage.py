@@ -13,11 +13,11 @@ from pydantic import Field
 from auditor.checks.subjects import (
     LyncDatabase,
     backup_gate,
+    history_gate,
     lync_databases,
-    never_backed_up,
 )
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
-from auditor.facts import Fact, Facts, InstanceFacts, Known, Unknown
+from auditor.facts import AuditClock, Fact, Facts, InstanceFacts, Known, Unknown
 from auditor.facts.sql import Backup, BackupDevice
 from auditor.findings import Status, Verdict, worst
 from auditor.inventory import BackupDestination
@@ -47,18 +47,19 @@ def destination_of(facts: Facts, path: str) -> BackupDestination | None:
     return max(found, key=lambda d: len(d.path)) if found else None
 
 
-def recent_backups(history: tuple[Backup, ...], name: str, now: dt.datetime,
+def recent_backups(history: tuple[Backup, ...], name: str, clock: AuditClock,
                    days: float) -> list[Backup]:
-    """Backups of one database that finished in the last `days` days, newest first."""
-    since = now - dt.timedelta(days=days)
+    """Backups of one database that finished in the last `days` days, newest first (callers
+    gate future times first: history_gate)."""
+    limit = dt.timedelta(days=days)
     found = [b for b in history if b.database_name.lower() == name.lower()
-             and since <= b.finished_at <= now]
+             and clock.age(b.finished_at) <= limit]
     return sorted(found, key=lambda b: b.finished_at, reverse=True)
 
 
 def _required(db: LyncDatabase) -> Verdict | None:
     """The gate every per-database storage rule shares (rules.md "Subjects")."""
-    return backup_gate(db) or never_backed_up(db)
+    return backup_gate(db) or history_gate(db)
 
 
 History = tuple[tuple[Backup, ...], Devices, tuple[str, ...]]
@@ -126,16 +127,16 @@ def backups_written_remote(facts: Facts, params: ParamsFor[RecentBackupsParams]
                            ) -> Iterator[Verdict]:
     """Each required store's recent backups went to a host other than the SQL Server itself."""
     for db in lync_databases(facts):
-        yield _required(db) or _remote_verdict(db, facts.now, params(db.scope))
+        yield _required(db) or _remote_verdict(db, params(db.scope))
 
 
-def _remote_verdict(db: LyncDatabase, now: dt.datetime, p: RecentBackupsParams) -> Verdict:
+def _remote_verdict(db: LyncDatabase, p: RecentBackupsParams) -> Verdict:
     expected = "backups written to another host (UNC) or a URL"
     history = _history(db, expected)
     if isinstance(history, Verdict):
         return history
     backups, devices, ids = history
-    recent = recent_backups(backups, db.name, now, p.lookback_days)
+    recent = recent_backups(backups, db.name, db.clock, p.lookback_days)
     if not recent:
         return db.verdict(Status.NOT_APPLICABLE, f"no backup in the last {p.lookback_days:g} d; "
                           "reported under BR-001", expected=expected, evidence_ids=ids)
@@ -189,7 +190,7 @@ def _encryption_verdict(facts: Facts, db: LyncDatabase, p: RecentBackupsParams) 
     if isinstance(backups, Unknown):
         return db.verdict(Status.ERROR, f"backup history unavailable: {backups.reason}",
                           expected=expected, evidence_ids=backups.evidence_ids)
-    recent = recent_backups(backups.value, db.name, facts.now, p.lookback_days)
+    recent = recent_backups(backups.value, db.name, db.clock, p.lookback_days)
     if not recent:
         return db.verdict(Status.NOT_APPLICABLE, f"no backup in the last {p.lookback_days:g} d; "
                           "reported under BR-001", expected=expected,
@@ -296,7 +297,7 @@ def _retained_verdict(facts: Facts, db: LyncDatabase, p: RetainedParams) -> Verd
     if isinstance(history, Verdict):
         return history
     backups, devices, ids = history
-    fulls = sorted((b for b in backups if b.type == "D" and b.finished_at <= facts.now
+    fulls = sorted((b for b in backups if b.type == "D"
                     and b.database_name.lower() == db.name.lower()),
                    key=lambda b: b.finished_at, reverse=True)
     if not fulls:

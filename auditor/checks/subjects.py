@@ -8,7 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from auditor.engine.registry import Scope
-from auditor.facts import Facts, InstanceFacts, Known, Unknown
+from auditor.facts import AuditClock, Facts, InstanceFacts, Known, Unknown
+from auditor.facts.clock import Future
 from auditor.facts.sql import DatabaseState
 from auditor.findings import Status, Subject, SubjectType, Verdict
 from auditor.inventory import (
@@ -51,6 +52,7 @@ class LyncDatabase:
     state: DatabaseState | None
     reason: str
     evidence_ids: tuple[str, ...]
+    clock: AuditClock
 
     def verdict(self, status: Status, message: str, observed: Any = None, expected: Any = None,
                 evidence_ids: tuple[str, ...] = ()) -> Verdict:
@@ -115,17 +117,18 @@ def audited_instances(facts: Facts) -> Iterator[InstanceFacts]:
 def lync_databases(facts: Facts) -> Iterator[LyncDatabase]:
     """Every store the inventory names, then every other user database found, classified."""
     for inst in audited_instances(facts):
-        yield from _instance_databases(facts.inventory, inst)
+        yield from _instance_databases(facts.inventory, inst, facts.clock)
 
 
-def _instance_databases(inventory: Inventory, inst: InstanceFacts) -> Iterator[LyncDatabase]:
+def _instance_databases(inventory: Inventory, inst: InstanceFacts,
+                        clock: AuditClock) -> Iterator[LyncDatabase]:
     cfg = inst.instance
     dbs = inst.databases
     mirroring = inst.mirroring
     for store in cfg.stores:
         subject, scope = database_subject(inventory, cfg, store)
         kind, state, reason, ids = _classify(cfg, store, dbs, mirroring)
-        yield LyncDatabase(subject, scope, inst, store, kind, state, reason, ids)
+        yield LyncDatabase(subject, scope, inst, store, kind, state, reason, ids, clock)
     if isinstance(dbs, Known):
         listed = {s.lower() for s in cfg.stores}
         for key, state in sorted(dbs.value.items()):
@@ -138,7 +141,7 @@ def _instance_databases(inventory: Inventory, inst: InstanceFacts) -> Iterator[L
                       else "not a Lync store (not scored)")
             subject, scope = database_subject(inventory, cfg, state.name)
             yield LyncDatabase(subject, scope, inst, state.name, kind, state, reason,
-                               dbs.evidence_ids)
+                               dbs.evidence_ids, clock)
 
 
 def _classify(cfg: SqlInstance, store: str, dbs: Any, mirroring: Any
@@ -191,3 +194,67 @@ def never_backed_up(db: LyncDatabase) -> Verdict | None:
         return None
     return db.verdict(Status.NOT_APPLICABLE, "never backed up; reported under BR-001",
                       evidence_ids=last.evidence_ids)
+
+
+# --- evidence from the future (auditor.facts.clock) -----------------------------------------
+
+def database_future(inst: InstanceFacts, name: str, clock: AuditClock) -> Future | None:
+    """The latest backup time of one database, or the server's own clock, that lies beyond
+    its evidence's collection."""
+    low = name.lower()
+    moments, ids = [], []
+    if isinstance(inst.clock, Known):
+        server = inst.clock.value
+        ahead = clock.future("the server's clock read", [server.utc_now], inst.clock.evidence_ids)
+        if ahead is not None:
+            return ahead
+    if isinstance(inst.backups, Known):
+        ids += inst.backups.evidence_ids
+        moments += [m for b in inst.backups.value if b.database_name.lower() == low
+                    for m in (b.started_at, b.finished_at)]
+    if isinstance(inst.last_backups, Known):
+        ids += inst.last_backups.evidence_ids
+        moments += [b.finished_at for key, b in inst.last_backups.value.items() if key[0] == low]
+    return clock.future(f"a backup of {name} finished", moments, ids)
+
+
+def instance_future(inst: InstanceFacts, clock: AuditClock) -> Future | None:
+    """The latest time in an instance's backup, restore and job history beyond collection."""
+    found = [database_future(inst, name, clock) for name in _backed_up_names(inst) or {""}]
+    if isinstance(inst.restores, Known):
+        found.append(clock.future("a restore ran", [r.restored_at for r in inst.restores.value],
+                                  inst.restores.evidence_ids))
+    if isinstance(inst.jobs, Known):
+        found.append(clock.future("a SQL Agent job ran", [r.ran_at for j in inst.jobs.value
+                                                          for r in j.runs],
+                                  inst.jobs.evidence_ids))
+    known = [f for f in found if f is not None]
+    return max(known, key=lambda f: f.moment - f.collected) if known else None
+
+
+def _backed_up_names(inst: InstanceFacts) -> set[str]:
+    names = {b.database_name.lower() for b in inst.backups.value} if isinstance(
+        inst.backups, Known) else set()
+    if isinstance(inst.last_backups, Known):
+        names |= {key[0] for key in inst.last_backups.value}
+    return names
+
+
+def future_gate(db: LyncDatabase) -> Verdict | None:
+    """A database whose backup history holds a time from the future: fail (docs/time.md)."""
+    found = database_future(db.facts, db.name, db.clock)
+    if found is None:
+        return None
+    return db.verdict(Status.FAIL, found.text, {"future_time": found.moment.isoformat(),
+                                                "evidence_collected": found.collected.isoformat()},
+                      evidence_ids=_history_ids(db.facts))
+
+
+def _history_ids(inst: InstanceFacts) -> tuple[str, ...]:
+    return inst.backups.evidence_ids + inst.last_backups.evidence_ids
+
+
+def history_gate(db: LyncDatabase) -> Verdict | None:
+    """The gate of a rule that inspects a database's backups: none to inspect (BR-001 fails
+    it), or a history whose times cannot be trusted."""
+    return never_backed_up(db) or future_gate(db)

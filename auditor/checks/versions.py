@@ -10,7 +10,15 @@ from typing import Any
 
 from pydantic import Field
 
-from auditor.checks.records import ESTATE, MaxAgeDays, _listed, _subject, _verdict, age_days
+from auditor.checks.records import (
+    ESTATE,
+    MaxAgeDays,
+    _listed,
+    _subject,
+    _verdict,
+    age_days,
+    future_date,
+)
 from auditor.checks.subjects import server_subject
 from auditor.engine.registry import ESTATE_SCOPE, CheckKind, ParamsFor, check_kind
 from auditor.facts import Facts, Known, Unknown
@@ -146,11 +154,9 @@ def _media_verdict(facts: Facts, subject: Subject, item: _Installed,
         return _verdict(subject, Status.FAIL, f"no media record for {item.name} {item.version} "
                         f"(installed on {_listed(sorted(set(item.where)))}){note}", observed,
                         expected, ids)
-    future = [m for m in found if age_days(facts, m.checked) < 0]
+    future = future_date(facts, "the media were checked on", [m.checked for m in found], ids)
     if future:
-        return _verdict(subject, Status.ERROR, f"media record checked date "
-                        f"{future[0].checked.isoformat()} is after the audit date", observed,
-                        expected, ids)
+        return _verdict(subject, Status.FAIL, future, observed, expected, ids)
     best = max(found, key=lambda m: m.checked)
     age = age_days(facts, best.checked)
     observed = {**observed, "media_location": best.media_location,
@@ -195,9 +201,9 @@ def _hardware_verdict(facts: Facts, subject: Subject, rec: HardwareSoftwareRecor
                       p: HardwareSoftwareCurrent, expected: str, ids: list[str]) -> Verdict:
     age = age_days(facts, rec.reviewed)
     observed: dict[str, Any] = {"reviewed": rec.reviewed.isoformat(), "age_days": age}
-    if age < 0:
-        return _verdict(subject, Status.ERROR, f"reviewed date {rec.reviewed.isoformat()} is "
-                        "after the audit date", observed, expected, ids)
+    future = future_date(facts, "the record was reviewed on", [rec.reviewed], ids)
+    if future:
+        return _verdict(subject, Status.FAIL, future, observed, expected, ids)
     problems = [] if age <= p.max_age_days else [
         f"record last reviewed {age} d ago, over the {p.max_age_days} d limit"]
     report = facts.lync.servers.get(normal(subject.name),

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 from auditor.evidence import EvidenceBundle
 from auditor.facts.base import Fact, Known, Unknown, index
+from auditor.facts.clock import AuditClock
 from auditor.facts.lync import LyncFacts, derive_lync
 from auditor.facts.records import RecordsFacts, derive_records
 from auditor.facts.sql import InstanceFacts, derive_instance
 from auditor.inventory import Inventory
 
-__all__ = ["Fact", "Facts", "InstanceFacts", "Known", "LyncFacts", "RecordsFacts", "Unknown",
-           "derive_facts"]
+__all__ = ["AuditClock", "Fact", "Facts", "InstanceFacts", "Known", "LyncFacts", "RecordsFacts",
+           "Unknown", "derive_facts"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Facts:
 
     inventory: Inventory
     now: dt.datetime
+    clock: AuditClock
     instances: tuple[InstanceFacts, ...]
     lync: LyncFacts
     records: RecordsFacts
@@ -33,6 +35,7 @@ def derive_facts(bundle: EvidenceBundle, inventory: Inventory, now: dt.datetime)
         raise ValueError("now must be timezone-aware")
     observations = index(bundle)
     instances = tuple(derive_instance(observations, inst) for inst in inventory.sql_instances)
-    return Facts(inventory=inventory, now=now, instances=instances,
+    return Facts(inventory=inventory, now=now, clock=AuditClock.of(bundle, now),
+                 instances=instances,
                  lync=derive_lync(observations, inventory),
                  records=derive_records(observations))

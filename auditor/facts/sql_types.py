@@ -29,6 +29,11 @@ class ServerClock:
     product_version: str | None
     edition: str | None
 
+    @property
+    def utc_now(self) -> dt.datetime:
+        """The server's clock when it was read, made aware."""
+        return self.local_now.replace(tzinfo=dt.timezone(self.utc_offset))
+
 
 @dataclass(frozen=True)
 class DatabaseState:
