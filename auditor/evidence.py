@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -23,7 +24,10 @@ from auditor.errors import InputError
 from auditor.yamlio import json_validation_error, load_json_document
 
 BUNDLE_FORMAT: Final = "auditor-evidence"
-BUNDLE_VERSION: Final = 1
+# Version 2 added estate_id and sources. Version 1 bundles are still read: their estate is known
+# by name only, and their evidence times per source are derived from the observations.
+BUNDLE_VERSION: Final = 2
+READABLE_VERSIONS: Final = (1, 2)
 
 Row = dict[str, JsonValue]
 
@@ -93,24 +97,69 @@ def make_observation(
     return observation.model_copy(update={"data": rows})
 
 
+class Origin(StrEnum):
+    """How a source's evidence came into the bundle."""
+
+    LIVE = "live"  # collected from the servers (or read from the records files) by this run
+    REPLAY = "replay"  # taken from a recorded bundle
+    RECORDED = "recorded"  # a version 1 bundle, which did not say
+
+
+class SourceEvidence(BaseModel):
+    """When one source's evidence was collected, and how (the report's scope names it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: Source
+    origin: Origin
+    first_started: AwareDatetime
+    last_finished: AwareDatetime
+    observations: int
+    recorded_at: AwareDatetime | None = Field(
+        default=None, description="the replayed bundle's collection time (origin replay)")
+
+
+def source_evidence(observations: Sequence[Observation], origin: Origin,
+                    recorded_at: dt.datetime | None = None) -> list[SourceEvidence]:
+    """One entry per source among the observations."""
+    out = []
+    for source in Source:
+        own = [o for o in observations if o.source is source]
+        if own:
+            out.append(SourceEvidence(
+                source=source, origin=origin, first_started=min(o.started_at for o in own),
+                last_finished=max(o.finished_at for o in own), observations=len(own),
+                recorded_at=recorded_at))
+    return out
+
+
 class EvidenceBundle(BaseModel):
     """Everything one collection saw; evaluation reads nothing else from the servers."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     format: Literal["auditor-evidence"] = BUNDLE_FORMAT
-    version: Literal[1] = BUNDLE_VERSION
+    version: Literal[1, 2] = BUNDLE_VERSION
     tool_version: str
     rulepack_version: str
     estate: str
+    estate_id: str | None = Field(default=None, description="the inventory's estate.id")
     inventory_sha256: str
     collected_at: AwareDatetime
     collectors: list[str]
+    sources: list[SourceEvidence] = Field(default_factory=list)
     observations: list[Observation]
 
     def by_id(self) -> dict[str, Observation]:
         """Observations keyed by id."""
         return {obs.id: obs for obs in self.observations}
+
+    def evidence_times(self) -> list[SourceEvidence]:
+        """When and how each source's evidence was collected (derived for a version 1
+        bundle)."""
+        if self.sources:
+            return self.sources
+        return source_evidence(self.observations, Origin.RECORDED)
 
 
 def write_bundle(bundle: EvidenceBundle, path: Path) -> str:
@@ -125,14 +174,21 @@ def write_bundle(bundle: EvidenceBundle, path: Path) -> str:
 def read_bundle(path: Path) -> tuple[EvidenceBundle, str]:
     """Read and verify a bundle; return it with the SHA-256 of the file's bytes."""
     raw = load_json_document(path, BUNDLE_FORMAT, "evidence bundle")
-    if raw.get("version") != BUNDLE_VERSION:
+    if raw.get("version") not in READABLE_VERSIONS:
         raise InputError(path, f"unsupported bundle version {raw.get('version')!r}",
                          field="version")
     try:
         bundle = EvidenceBundle.model_validate(raw)
     except ValidationError as exc:
         raise json_validation_error(exc, path) from None
+    seen: dict[str, int] = {}
     for i, obs in enumerate(bundle.observations):
+        if obs.id in seen:
+            # Which copy would win is arbitrary, and an `ok` copy after an `error` one turns
+            # could-not-assess into a verdict: a bundle holds one observation per id.
+            raise InputError(path, f"observation {obs.id} appears twice (observations"
+                             f"[{seen[obs.id]}] and [{i}])", field=f"observations[{i}].id")
+        seen[obs.id] = i
         if sha256_of(obs.data) != obs.sha256:
             raise InputError(path, f"observation {obs.id} does not match its sha256 "
                              "(the evidence was altered)", field=f"observations[{i}].sha256")

@@ -224,6 +224,12 @@ class LyncAccess(Model):
 class Estate(Model):
     """Who and what this inventory describes."""
 
+    id: Annotated[str | None, Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$",
+        description="stable estate id (lower-case letters, digits, '.', '_', '-'): evidence, "
+                    "results and the audit history are keyed on it, so it must not change "
+                    "when the display name does. Optional in inventory version 1 (migration): "
+                    "without it the estate is known by its name")] = None
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     description: str | None = None
     audit_account: str | None = None

@@ -19,7 +19,8 @@ from auditor.engine.policy import validate_policy
 from auditor.engine.registry import CheckKind
 from auditor.engine.rules import RulePack, default_rules_dir, load_rule_pack
 from auditor.engine.waivers import Waiver, load_waivers
-from auditor.evidence import EvidenceBundle, Observation
+from auditor.errors import InputError
+from auditor.evidence import EvidenceBundle, Observation, Source
 from auditor.facts import derive_facts
 from auditor.inventory import LoadedInventory, load_inventory
 from auditor.results import Results, build_results
@@ -50,14 +51,38 @@ class Toolkit:
 
     def evaluate(self, bundle: EvidenceBundle, bundle_sha256: str, loaded: LoadedInventory,
                  waivers: tuple[Waiver, ...], now: dt.datetime | None = None) -> Results:
-        """Findings and scores; `now` defaults to the bundle's collection time."""
+        """Findings and scores; `now` defaults to the bundle's collection time and may not
+        precede it (evidence would then be judged before it existed)."""
+        same_estate("the evidence bundle", bundle.estate_id, bundle.estate, loaded)
         at = now or bundle.collected_at
+        if at < bundle.collected_at:
+            raise InputError("--now", f"{at.isoformat()} is before the evidence was collected "
+                             f"({bundle.collected_at.isoformat()}): give a --now at or after "
+                             "the collection start")
         facts = derive_facts(bundle, loaded.inventory, at)
         findings = evaluate(facts, self.pack, self.kinds, loaded, waivers)
         return build_results(findings=findings, pack=self.pack, waivers=waivers,
-                             estate=loaded.inventory.estate.name, now=at,
+                             estate=loaded.inventory.estate.name,
+                             estate_id=loaded.inventory.estate.id, now=at,
                              collected_at=bundle.collected_at, bundle_sha256=bundle_sha256,
                              inventory_sha256=loaded.sha256)
+
+
+def same_estate(what: str, estate_id: str | None, name: str, loaded: LoadedInventory) -> None:
+    """Refuse evidence or results of another estate than the inventory's: by estate id when
+    both carry one, else by the estate's name (a version 1 bundle, or an inventory without
+    an id). A changed inventory of the same estate is allowed; the report shows it."""
+    estate = loaded.inventory.estate
+    if estate_id is not None and estate.id is not None:
+        if estate_id == estate.id:
+            return
+        theirs, ours = f"estate id {estate_id!r}", f"estate id {estate.id!r}"
+    elif name == estate.name:
+        return
+    else:
+        theirs, ours = f"estate {name!r}", f"estate {estate.name!r}"
+    raise InputError(loaded.path, f"{what} is of {theirs}, this inventory of {ours}: give the "
+                     "inventory of the audited estate")
 
 
 class RecordsCollector:
@@ -78,15 +103,26 @@ def collect_bundle(toolkit: Toolkit, loaded: LoadedInventory, replay: Path | Non
                    started_at: dt.datetime, progress: Progress = no_progress) -> EvidenceBundle:
     """Live SQL (instances with a connection string) and Lync (when the inventory says how to
     reach it) evidence, over a recorded bundle when one is given; records are read fresh.
-    A later collector's observation replaces an earlier one with the same id."""
+
+    `started_at` is the wall clock when collection starts. A live observation replaces its
+    replayed copy. Records the inventory names are never taken from the replay (a missing file
+    is could-not-assess). The bundle's collected_at, the evaluation's default `now`, is the live
+    collection's start when anything (SQL or Lync) is collected live, else the replay's
+    (docs/time.md)."""
     context = CollectContext(inventory=loaded, started_at=started_at, progress=progress)
     inventory = loaded.inventory
-    collectors: list[Collector] = []
-    if replay is not None:
-        collectors.append(ReplayCollector(replay))
+    live: list[Collector] = []
     if any(inst.connection for inst in inventory.sql_instances):
-        collectors.append(SqlCollector())
+        live.append(SqlCollector())
     if inventory.lync is not None:
-        collectors.append(LyncCollector())
-    collectors.append(RecordsCollector())
-    return collect(context, collectors, toolkit.pack.version)
+        live.append(LyncCollector())
+    collectors: list[Collector] = []
+    collected_at = started_at
+    if replay is not None:
+        fresh = {Source.RECORDS} if inventory.records else set()
+        recorded = ReplayCollector(replay, fresh)
+        collectors.append(recorded)
+        if not live:
+            collected_at = recorded.bundle.collected_at
+    collectors += [*live, RecordsCollector()]
+    return collect(context, collectors, toolkit.pack.version, collected_at)

@@ -70,6 +70,7 @@ class Results(BaseModel):
     tool_version: str
     rulepack_version: str
     estate: str
+    estate_id: str | None = Field(default=None, description="the inventory's estate.id")
     now: AwareDatetime = Field(description="the time the rules were evaluated at")
     collected_at: AwareDatetime
     bundle_sha256: str
@@ -85,7 +86,7 @@ class Results(BaseModel):
 
 def build_results(*, findings: Sequence[Finding], pack: RulePack, waivers: Sequence[Waiver],
                   estate: str, now: dt.datetime, collected_at: dt.datetime, bundle_sha256: str,
-                  inventory_sha256: str) -> Results:
+                  inventory_sha256: str, estate_id: str | None = None) -> Results:
     """Scores and summaries from findings."""
     rules = []
     for rule in pack.rules:
@@ -101,6 +102,7 @@ def build_results(*, findings: Sequence[Finding], pack: RulePack, waivers: Seque
             rules=[r.id for r in pack.rules if r.practice == practice.id], score=score(own)))
     return Results(
         tool_version=__version__, rulepack_version=pack.version, estate=estate,
+        estate_id=estate_id,
         now=now.astimezone(dt.UTC), collected_at=collected_at.astimezone(dt.UTC),
         bundle_sha256=bundle_sha256, inventory_sha256=inventory_sha256, overall=score(findings),
         by_practice=practices, by_site=rollup(findings, lambda f: f.subject.site),

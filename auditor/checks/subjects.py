@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -202,7 +203,8 @@ def database_future(inst: InstanceFacts, name: str, clock: AuditClock) -> Future
     """The latest backup time of one database, or the server's own clock, that lies beyond
     its evidence's collection."""
     low = name.lower()
-    moments, ids = [], []
+    moments: list[dt.datetime] = []
+    ids: list[str] = []
     if isinstance(inst.clock, Known):
         server = inst.clock.value
         ahead = clock.future("the server's clock read", [server.utc_now], inst.clock.evidence_ids)

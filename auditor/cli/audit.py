@@ -27,7 +27,7 @@ from auditor.cli.common import (
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
 from auditor.inventory import LoadedInventory
-from auditor.pipeline import Toolkit, collect_bundle
+from auditor.pipeline import Toolkit, collect_bundle, same_estate
 from auditor.report import (
     AppendixMode,
     OutputFormat,
@@ -48,8 +48,6 @@ def collect_cmd(
         toolkit = Toolkit()
         loaded = toolkit.load_inventory(inventory)
         started = dt.datetime.now(dt.UTC)
-        if replay is not None:
-            started = read_bundle(replay)[0].collected_at
         with collection_progress() as progress:
             bundle = collect_bundle(toolkit, loaded, replay, started, progress)
         return write_bundle(bundle, out_path)
@@ -156,7 +154,7 @@ def audit_cmd(
         toolkit = Toolkit()
         loaded = toolkit.load_inventory(inventory)
         found = toolkit.load_waivers(loaded, waivers)
-        started = read_bundle(replay)[0].collected_at if replay else dt.datetime.now(dt.UTC)
+        started = dt.datetime.now(dt.UTC)
         with collection_progress() as progress:
             bundle = collect_bundle(toolkit, loaded, replay, started, progress)
         evidence_path = out_dir / "evidence.json"
@@ -189,7 +187,10 @@ def report_cmd(
         toolkit = Toolkit()
         loaded = toolkit.load_inventory(inventory)
         results = read_results(results_path)
+        same_estate(f"results {results_path}", results.estate_id, results.estate, loaded)
         bundle = (read_bundle(bundle_path)[0], bundle_path.read_bytes()) if bundle_path else None
+        if bundle is not None:
+            same_estate(f"bundle {bundle_path}", bundle[0].estate_id, bundle[0].estate, loaded)
         return _write_audit(toolkit, results, loaded, bundle, out_dir, wanted,
                             dt.datetime.now(dt.UTC),
                             ReportOptions(responses, appendix, appendix_rows))

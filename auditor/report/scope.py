@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auditor.engine.rules import Assessment, RulePack
-from auditor.evidence import EvidenceBundle, ObservationStatus, Source
+from auditor.evidence import EvidenceBundle, ObservationStatus, Origin, Source
 from auditor.facts import Facts, Known, Unknown
 from auditor.facts.topology import pool_and_computer_differences, topology_differences
 from auditor.findings import Finding, Status
@@ -130,14 +130,55 @@ def collection_window(bundle: EvidenceBundle | None, collected_at: dt.datetime) 
     return when(first) if first == last else f"{when(first)} to {when(last)}"
 
 
+SOURCE_LABELS = {Source.SQL: "SQL Server evidence", Source.LYNC: "Lync evidence",
+                 Source.RECORDS: "Administrators' records"}
+
+
+def _span(first: dt.datetime, last: dt.datetime) -> str:
+    return when(first) if first == last else f"{when(first)} to {when(last)}"
+
+
+def evidence_times(bundle: EvidenceBundle | None) -> tuple[ScopeItem, ...]:
+    """Where each source's evidence came from, and when it was collected (docs/time.md)."""
+    if bundle is None:
+        return ()
+    items = []
+    for entry in bundle.evidence_times():
+        times = _span(entry.first_started, entry.last_finished)
+        count = f"{entry.observations} observation{'s' if entry.observations != 1 else ''}"
+        if entry.origin is Origin.REPLAY:
+            recorded = when(entry.recorded_at) if entry.recorded_at else "an unknown time"
+            text = f"replayed from a bundle recorded at {recorded} (collected {times}; {count})"
+        elif entry.origin is Origin.LIVE:
+            verb = "read" if entry.source is Source.RECORDS else "collected live"
+            text = f"{verb} {times} ({count})"
+        else:
+            text = f"collected {times} ({count}; the bundle does not say whether live)"
+        items.append(ScopeItem(SOURCE_LABELS[entry.source], text))
+    return tuple(items)
+
+
+def inventory_change(bundle: EvidenceBundle | None, evaluated_with: str | None) -> tuple[
+        ScopeItem, ...]:
+    """The inventory differs from the one the evidence was collected with: say so."""
+    if bundle is None or evaluated_with is None or bundle.inventory_sha256 == evaluated_with:
+        return ()
+    return (ScopeItem("Inventory", "changed since the evidence was collected: collected with "
+                      f"the inventory of SHA-256 {bundle.inventory_sha256[:12]}..., evaluated "
+                      f"with {evaluated_with[:12]}... (targets added since have no evidence "
+                      "and are could-not-assess)"),)
+
+
 def build_scope(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | None,
-                findings: Sequence[Finding], facts: Facts | None, now: dt.datetime) -> ScopeView:
+                findings: Sequence[Finding], facts: Facts | None, now: dt.datetime,
+                inventory_sha256: str | None = None) -> ScopeView:
     """What was audited and what was not, in plain words."""
     fallback = inventory.estate.audit_account or "not recorded in the inventory"
     stores = sum(len(i.stores) for i in inventory.sql_instances)
+    estate = inventory.estate
     audited = (
-        ScopeItem("Estate", inventory.estate.name + (f": {inventory.estate.description}"
-                                                     if inventory.estate.description else "")),
+        ScopeItem("Estate", estate.name + (f" (estate id {estate.id})" if estate.id else "")
+                  + (f": {estate.description}" if estate.description else "")),
         ScopeItem("Sites", ", ".join(s.id for s in inventory.sites) or "none listed"),
         ScopeItem("Pools", ", ".join(p.fqdn for p in inventory.pools) or "none listed"),
         ScopeItem("Servers", f"{len(inventory.servers)} in the inventory"),
@@ -150,6 +191,8 @@ def build_scope(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | N
         ScopeItem("Rules", f"{len(pack.rules)} rules over {len(pack.practices)} practices "
                   f"(rule pack {pack.version})"),
         ScopeItem("Audit account", fallback),
+        *evidence_times(bundle),
+        *inventory_change(bundle, inventory_sha256),
     )
     lync_items, notes = _lync(inventory, fallback, bundle)
     topology, topology_note = _topology(inventory, facts)

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from auditor.checks import check_kinds
+from auditor.engine.evaluate import evaluate
 from auditor.evidence import EvidenceBundle
 from auditor.facts import derive_facts
 from auditor.facts.clock import CLOCK_TOLERANCE, AuditClock
 from auditor.findings import Finding, Status
-from auditor.engine.evaluate import evaluate
-from auditor.checks import check_kinds
 from tests.casekit import RuleCase, case_bundle, case_inventory, load_cases, rule_pack
 
 # Rules whose verdict reads no evidence time, and why (every other rule is tested below).

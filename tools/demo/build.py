@@ -16,7 +16,7 @@ from pathlib import Path
 from auditor import __version__
 from auditor.collect.records import collect_records
 from auditor.engine.rules import default_rules_dir
-from auditor.evidence import EvidenceBundle, Observation, write_bundle
+from auditor.evidence import EvidenceBundle, Observation, Origin, source_evidence, write_bundle
 from auditor.facts.lync import share_paths
 from auditor.inventory import LoadedInventory, load_inventory
 from auditor.yamlio import load_yaml
@@ -70,11 +70,13 @@ def build(name: str, root: Path = FIXTURES) -> Path:
     problems = check_targets(estate, loaded)
     if problems:
         raise SystemExit(f"{name}: " + "; ".join(problems))
+    found = observations(estate, loaded)
     bundle = EvidenceBundle(
         tool_version=__version__, rulepack_version=rulepack_version(),
-        estate=loaded.inventory.estate.name, inventory_sha256=loaded.sha256,
-        collected_at=COLLECTED_AT, collectors=["sql", "lync", "records"],
-        observations=observations(estate, loaded))
+        estate=loaded.inventory.estate.name, estate_id=loaded.inventory.estate.id,
+        inventory_sha256=loaded.sha256, collected_at=COLLECTED_AT,
+        collectors=["sql", "lync", "records"], sources=source_evidence(found, Origin.LIVE),
+        observations=found)
     path = folder / "evidence.json"
     write_bundle(bundle, path)
     return path
