@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -70,7 +71,8 @@ def _up(directory: Path, wanted: list[str]) -> tuple[list[tuple[str, Path, Path,
                          f"`auditor lab sql down --dir {directory}` first")
     cluster = LabCluster.start()
     try:
-        built = [build_estate(cluster, demo_root() / name, directory)
+        present = dt.datetime.now(dt.UTC)  # a live audit is judged at its own time
+        built = [build_estate(cluster, demo_root() / name, directory, present=present)
                  for name in (wanted or list(DEMO_ESTATES))]
         preflight, password = build_preflight(cluster, built[0], directory)
         write_env(directory / ENV_FILE, built, {NO_GRANTS_ENV: password})

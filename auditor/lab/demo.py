@@ -5,10 +5,15 @@ connection string and an env credential per SQL instance) and `<dir>/<estate>/re
 the recorded bundle without the SQL observations the lab now serves, so Lync evidence, records
 and the T-SQL-only probes (which a PostgreSQL lab cannot answer) still come from the recording.
 Its collection time is the recording's, which is where the lab's instance clocks are stopped.
+
+`auditor lab sql up` loads the estate moved to the present (auditor.lab.timeshift): every
+recorded time, the replay bundle, the inventory's backup window and the records' dates move by
+one delta, so a live audit, judged at its own collection time, gives the recorded verdicts.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from collections.abc import Mapping
@@ -25,6 +30,15 @@ from auditor.inventory import load_inventory
 from auditor.lab.cluster import LabCluster, LabError
 from auditor.lab.instance import LabLogin, create_instance
 from auditor.lab.loader import InstanceData, lab_probes, sql_observations
+from auditor.lab.timeshift import (
+    days_of,
+    delta_to,
+    shift_bundle,
+    shift_dates,
+    shift_records,
+    shift_windows,
+)
+from auditor.records import load_records_files
 from auditor.yamlio import load_yaml
 
 DEMO_ESTATES = ("healthy", "drifted", "neglected")
@@ -62,15 +76,19 @@ class LabEstate:
     replay: Path
     recorded: EvidenceBundle
     instances: tuple[LabInstanceRef, ...]
+    served: EvidenceBundle  # the recording as the lab serves it (moved to the present)
     env: Mapping[str, str] = field(repr=False)
 
 
 def build_estate(cluster: LabCluster, source: Path, out_dir: Path, name: str | None = None,
-                 *, ssl: bool = True) -> LabEstate:
-    """Load one demo estate into the lab and write its inventory and replay bundle."""
+                 *, ssl: bool = True, present: dt.datetime | None = None) -> LabEstate:
+    """Load one demo estate into the lab and write its inventory and replay bundle; with
+    `present`, everything recorded is moved so that the recording was made then."""
     name = name or source.name
     loaded = load_inventory(source / "inventory.yaml")
-    recorded, _ = read_bundle(source / "evidence.json")
+    original, _ = read_bundle(source / "evidence.json")
+    delta = delta_to(original.collected_at, present) if present else dt.timedelta(0)
+    recorded = shift_bundle(original, delta) if delta else original
     runnable = lab_probes()
     refs: list[LabInstanceRef] = []
     for inst in loaded.inventory.sql_instances:
@@ -89,19 +107,33 @@ def build_estate(cluster: LabCluster, source: Path, out_dir: Path, name: str | N
             connection=cluster.odbc(key, login.name)))
     folder = out_dir / name
     inventory = write_inventory(source / "inventory.yaml", folder / "inventory.yaml", refs,
-                                encrypt=ssl)
+                                encrypt=ssl, delta=delta, recorded_at=original.collected_at)
     replay = write_replay(recorded, folder / "replay.json", runnable)
     return LabEstate(name=name, source=source, folder=folder, inventory=inventory,
-                     replay=replay, recorded=recorded, instances=tuple(refs),
+                     replay=replay, recorded=original, served=recorded, instances=tuple(refs),
                      env={r.env_var: r.login.password for r in refs})
 
 
 def write_inventory(source: Path, target: Path, refs: list[LabInstanceRef], *,
-                    encrypt: bool = True) -> Path:
-    """The demo inventory with live connection strings; relative paths made absolute."""
+                    encrypt: bool = True, delta: dt.timedelta = dt.timedelta(0),
+                    recorded_at: dt.datetime | None = None) -> Path:
+    """The demo inventory with live connection strings; relative paths made absolute; moved
+    by `delta` (its backup window, and its records copied beside it with their dates moved)."""
     data, _ = load_yaml(source)
     if not isinstance(data, dict):
         raise LabError(f"{source}: not an inventory")
+    if delta and recorded_at is not None:
+        data = shift_windows(data, delta)
+        days = days_of(delta, recorded_at)
+        if isinstance(data.get("records"), str):
+            data["records"] = str(write_records(source.parent / data["records"],
+                                                target.parent / "records.yaml", days))
+        if isinstance(data.get("waivers"), str):  # expiry dates keep their distance to now
+            waivers, _ = load_yaml(source.parent / data["waivers"])
+            moved = target.parent / "waivers.yaml"
+            write_atomic(moved, yaml.safe_dump(_plain(shift_dates(waivers, days)),
+                                               sort_keys=False, allow_unicode=True).encode())
+            data["waivers"] = str(moved)
     by_name = {r.server_name.lower(): r for r in refs}
     for inst in data.get("sql_instances") or []:
         ref = by_name.get(str(inst.get("server_name", "")).lower())
@@ -117,6 +149,15 @@ def write_inventory(source: Path, target: Path, refs: list[LabInstanceRef], *,
               "# Each SQL instance is a database in the local PostgreSQL lab; the passwords are "
               "in the environment variables named below (see lab.env).\n")
     text = header + yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, width=100)
+    write_atomic(target, text.encode("utf-8"))
+    return target
+
+
+def write_records(source: Path, target: Path, days: int) -> Path:
+    """The estate's records as one YAML file, every date moved by `days`."""
+    rows = {kind: [r.model_dump(mode="json") for r in loaded.records]
+            for kind, loaded in load_records_files(source).items()}
+    text = yaml.safe_dump(shift_records(rows, days), sort_keys=False, allow_unicode=True)
     write_atomic(target, text.encode("utf-8"))
     return target
 

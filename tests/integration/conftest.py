@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pyodbc
@@ -29,5 +30,7 @@ def lab() -> Iterator[LabCluster]:
 def demo_lab(lab: LabCluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, LabEstate]:
     """Every demo estate loaded into the lab, with its inventory and replay bundle."""
     out = tmp_path_factory.mktemp("demo-lab")
-    return {name: build_estate(lab, demo_root() / name, out) for name in DEMO_ESTATES}
+    present = dt.datetime.now(dt.UTC)  # as `auditor lab sql up` loads them
+    return {name: build_estate(lab, demo_root() / name, out, present=present)
+            for name in DEMO_ESTATES}
 

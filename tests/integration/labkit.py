@@ -19,7 +19,7 @@ from auditor.collect.base import CollectContext
 from auditor.collect.replay import ReplayCollector
 from auditor.collect.runner import collect
 from auditor.collect.sql import SqlCollector
-from auditor.evidence import EvidenceBundle, Observation, read_bundle
+from auditor.evidence import EvidenceBundle, Observation, Source
 from auditor.findings import Status
 from auditor.lab.cluster import LabCluster
 from auditor.lab.demo import LabEstate, build_estate, demo_root
@@ -47,12 +47,14 @@ def edit_inventory(source: Path, target: Path, edits: Mapping[str, Mapping[str, 
 
 
 def collect_live(inventory: Path, replay: Path, *, workers: int = 8) -> EvidenceBundle:
-    """Replay (Lync, records, T-SQL-only probes), then live SQL, then fresh records."""
+    """Replay (Lync, T-SQL-only probes), then live SQL, then fresh records, as `auditor audit
+    --replay` collects: the bundle's time (the default `now`) is the live collection's start,
+    which is why the lab estates are loaded moved to the present."""
     kit = toolkit()
     loaded = kit.load_inventory(inventory)
-    started = read_bundle(replay)[0].collected_at
-    context = CollectContext(inventory=loaded, started_at=started)
-    return collect(context, [ReplayCollector(replay), SqlCollector(workers=workers),
+    context = CollectContext(inventory=loaded, started_at=dt.datetime.now(dt.UTC))
+    fresh = {Source.RECORDS} if loaded.inventory.records else set()
+    return collect(context, [ReplayCollector(replay, fresh), SqlCollector(workers=workers),
                              RecordsCollector()], kit.pack.version)
 
 
@@ -155,4 +157,5 @@ def utc(text: str) -> dt.datetime:
 
 def healthy_copy(lab: LabCluster, out: Path, name: str) -> LabEstate:
     """A private copy of the healthy estate (its own databases) for tests that break things."""
-    return build_estate(lab, demo_root() / "healthy", out, name)
+    return build_estate(lab, demo_root() / "healthy", out, name,
+                        present=dt.datetime.now(dt.UTC))

@@ -122,7 +122,8 @@ def test_a_time_while_collection_ran_is_age_zero_not_future() -> None:
 def test_a_time_beyond_the_finish_plus_tolerance_is_future() -> None:
     moment = NOW + dt.timedelta(minutes=3) + CLOCK_TOLERANCE + dt.timedelta(minutes=1)
     found = CLOCK.future("backup finished", [NOW, moment], ["sql:x:y"])
-    assert found is not None and found.moment == moment
+    assert found is not None
+    assert found.moment == moment
     assert "6 min after the evidence was collected (2026-11-25 12:03 UTC)" in found.text
     assert " ago" not in found.text
 

@@ -8,6 +8,7 @@ until SIGTERM or SIGINT. The password comes from the environment variable --pass
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import signal
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     password = os.environ.get(args.password_env)
     if not password:
         parser.error(f"set the password in ${args.password_env}")
-    lab = LyncLab.from_estate(args.estate)
+    lab = LyncLab.from_estate(args.estate, dt.datetime.now(dt.UTC))  # moved to the present
     args.state_dir = args.state_dir.resolve()
     args.state_dir.mkdir(parents=True, exist_ok=True)
     endpoint = WinRMEndpoint(lab, username=args.username, password=password, port=args.port,

@@ -21,6 +21,7 @@ from typing import Any
 from auditor.evidence import EvidenceBundle, ObservationStatus, read_bundle
 from auditor.facts.lync import share_paths
 from auditor.inventory import Inventory, load_inventory
+from auditor.lab.timeshift import delta_to, shift_bundle
 from auditor.lab.winrm.objects import Complex, string_array, to_psobject
 from auditor.lab.winrm.shapes import SHAPES, shape
 from auditor.lab.winrm.wsman import CommandCall, ErrorSpec, Invocation, Reply
@@ -93,11 +94,15 @@ class LyncLab:
             script=IDENTITY_SCRIPT, select=["UserName", "Groups"], rbac="none")
 
     @classmethod
-    def from_estate(cls, folder: Path, **kwargs: Any) -> LyncLab:
-        """The lab of a demo estate folder (inventory.yaml and evidence.json)."""
+    def from_estate(cls, folder: Path, present: dt.datetime | None = None,
+                    **kwargs: Any) -> LyncLab:
+        """The lab of a demo estate folder (inventory.yaml and evidence.json); with `present`,
+        its recorded answers moved so that they were recorded then (auditor.lab.timeshift)."""
         loaded = load_inventory(folder / "inventory.yaml")
         bundle_path = folder / "evidence.json"
         bundle = read_bundle(bundle_path)[0] if bundle_path.exists() else None
+        if bundle is not None and present is not None:
+            bundle = shift_bundle(bundle, delta_to(bundle.collected_at, present))
         return cls(loaded.inventory, bundle, **kwargs)
 
     # --- the handler ----------------------------------------------------------------------
