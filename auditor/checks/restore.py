@@ -17,7 +17,13 @@ from typing import Any
 
 from pydantic import Field
 
-from auditor.checks.subjects import LyncDatabase, backup_gate, lync_databases, never_backed_up
+from auditor.checks.subjects import (
+    LyncDatabase,
+    backup_gate,
+    lync_databases,
+    never_backed_up,
+    server_clock_future,
+)
 from auditor.engine.registry import CheckKind, Params, ParamsFor, check_kind
 from auditor.facts import Facts, InstanceFacts, Known
 from auditor.facts.sql import Restore
@@ -86,7 +92,7 @@ def _future(facts: Facts, db: LyncDatabase, histories: _Histories) -> Verdict | 
     mine = [(inst, r) for inst, r in histories.restores
             if (r.source_database_name or "").lower() == db.name.lower()
             and (r.source_server_name or "").lower() == source]
-    found = next((f for inst, r in mine if (f := clock.future(
+    found = next((f for inst, r in mine if (f := server_clock_future(inst, clock) or clock.future(
         f"a restore on {inst.instance.server_name} ran", [r.restored_at],
         inst.restores.evidence_ids))), None)
     text = found.text if found else None

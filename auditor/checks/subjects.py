@@ -205,11 +205,9 @@ def database_future(inst: InstanceFacts, name: str, clock: AuditClock) -> Future
     low = name.lower()
     moments: list[dt.datetime] = []
     ids: list[str] = []
-    if isinstance(inst.clock, Known):
-        server = inst.clock.value
-        ahead = clock.future("the server's clock read", [server.utc_now], inst.clock.evidence_ids)
-        if ahead is not None:
-            return ahead
+    ahead = server_clock_future(inst, clock)
+    if ahead is not None:
+        return ahead
     if isinstance(inst.backups, Known):
         ids += inst.backups.evidence_ids
         moments += [m for b in inst.backups.value if b.database_name.lower() == low
@@ -218,6 +216,14 @@ def database_future(inst: InstanceFacts, name: str, clock: AuditClock) -> Future
         ids += inst.last_backups.evidence_ids
         moments += [b.finished_at for key, b in inst.last_backups.value.items() if key[0] == low]
     return clock.future(f"a backup of {name} finished", moments, ids)
+
+
+def server_clock_future(inst: InstanceFacts, clock: AuditClock) -> Future | None:
+    """The server's own clock, read by the server_time probe, ahead of the collection."""
+    if not isinstance(inst.clock, Known):
+        return None
+    return clock.future("the server's clock read", [inst.clock.value.utc_now],
+                        inst.clock.evidence_ids)
 
 
 def instance_future(inst: InstanceFacts, clock: AuditClock) -> Future | None:

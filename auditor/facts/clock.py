@@ -51,8 +51,8 @@ class Future:
     def text(self) -> str:
         """'newest full backup finished 2026-11-25 12:10 UTC, 12 min after ...'."""
         return (f"{self.what} {stamp(self.moment)}, {span(self.moment - self.collected)} after "
-                f"the evidence was collected ({stamp(self.collected)}): the server clock, its "
-                "time zone or --now is wrong, so no age can be trusted")
+                f"the evidence was collected ({stamp(self.collected)}): the server's clock or "
+                "time zone is wrong, so no age can be trusted")
 
 
 @dataclass(frozen=True)
