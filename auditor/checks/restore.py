@@ -122,7 +122,7 @@ def _why_not(inst: InstanceFacts, r: Restore, db: LyncDatabase) -> str | None:
     return None
 
 
-def _restore_tests(db: LyncDatabase, histories: _Histories, now: dt.datetime,
+def _restore_tests(db: LyncDatabase, histories: _Histories,
                    since: dt.datetime) -> tuple[list[_Test], list[str]]:
     """Qualifying restores of `db` in the window, and why other restores of it did not count."""
     source = db.facts.instance.server_name.lower()
@@ -164,7 +164,7 @@ def _restore_verdict(facts: Facts, db: LyncDatabase, histories: _Histories,
     expected = (f"a restore WITH RECOVERY to another name or instance, or a recorded drill, "
                 f"within {p.max_age_days:g} d")
     since = facts.now - dt.timedelta(days=p.max_age_days)
-    tests, rejected = _restore_tests(db, histories, facts.now, since)
+    tests, rejected = _restore_tests(db, histories, since)
     drills, records, drill_ids = _drills(facts, db, since)
     ids = histories.evidence_ids + drill_ids
     tests += drills
