@@ -85,7 +85,7 @@ def _up(directory: Path, estate: str, port: int, latency: float,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     _DETACHED.append(process)  # it outlives this command: `down` stops it by its pid
     state = _wait_for_state(state_path, process)
-    inv = _write_inventory(base or source / INVENTORY, folder / INVENTORY, state)
+    inv = _write_inventory(base or source / INVENTORY, folder / INVENTORY, state, source)
     env_path = folder / ENV_FILE
     env_path.touch(mode=0o600)
     env_path.chmod(0o600)
@@ -110,15 +110,24 @@ def _wait_for_state(path: Path, process: subprocess.Popen[bytes]) -> dict[str, A
     raise InputError(path.parent / "endpoint.log", "the endpoint did not start within 30 s")
 
 
-def _write_inventory(base: Path, target: Path, state: dict[str, Any]) -> Path:
+def _write_inventory(base: Path, target: Path, state: dict[str, Any], source: Path) -> Path:
+    import datetime as dt
+
     import yaml
 
+    from auditor.evidence import read_bundle
+    from auditor.lab.demo import move_to_present
+    from auditor.lab.timeshift import delta_to
     from auditor.yamlio import load_yaml
 
     data, _ = load_yaml(base)
     for key in ("waivers", "records"):
         if isinstance(data, dict) and data.get(key):
             data[key] = str((base.parent / data[key]).resolve())
+    # The endpoint serves the recording moved to the present: records and waivers follow.
+    recorded = read_bundle(source / "evidence.json")[0].collected_at
+    data = move_to_present(data, base.parent, target.parent,
+                           delta_to(recorded, dt.datetime.now(dt.UTC)), recorded)
     data["lync"] = {
         "management_servers": [next((s["fqdn"] for s in data.get("servers", [])
                                      if s.get("role") == "front_end"), "lync-mgmt.lab.invalid")],

@@ -123,17 +123,7 @@ def write_inventory(source: Path, target: Path, refs: list[LabInstanceRef], *,
     if not isinstance(data, dict):
         raise LabError(f"{source}: not an inventory")
     if delta and recorded_at is not None:
-        data = shift_windows(data, delta)
-        days = days_of(delta, recorded_at)
-        if isinstance(data.get("records"), str):
-            data["records"] = str(write_records(source.parent / data["records"],
-                                                target.parent / "records.yaml", days))
-        if isinstance(data.get("waivers"), str):  # expiry dates keep their distance to now
-            waivers, _ = load_yaml(source.parent / data["waivers"])
-            moved = target.parent / "waivers.yaml"
-            write_atomic(moved, yaml.safe_dump(_plain(shift_dates(waivers, days)),
-                                               sort_keys=False, allow_unicode=True).encode())
-            data["waivers"] = str(moved)
+        data = move_to_present(data, source.parent, target.parent, delta, recorded_at)
     by_name = {r.server_name.lower(): r for r in refs}
     for inst in data.get("sql_instances") or []:
         ref = by_name.get(str(inst.get("server_name", "")).lower())
@@ -151,6 +141,25 @@ def write_inventory(source: Path, target: Path, refs: list[LabInstanceRef], *,
     text = header + yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, width=100)
     write_atomic(target, text.encode("utf-8"))
     return target
+
+
+def move_to_present(data: dict[str, Any], source_dir: Path, target_dir: Path,
+                    delta: dt.timedelta, recorded_at: dt.datetime) -> dict[str, Any]:
+    """An inventory moved by `delta` (auditor.lab.timeshift): its backup windows, and its
+    records and waivers copied into `target_dir` with their dates moved, so every record's
+    age and every waiver's time left are as recorded."""
+    data = shift_windows(data, delta)
+    days = days_of(delta, recorded_at)
+    if isinstance(data.get("records"), str):
+        data["records"] = str(write_records(source_dir / data["records"],
+                                            target_dir / "records.yaml", days))
+    if isinstance(data.get("waivers"), str):
+        waivers, _ = load_yaml(source_dir / data["waivers"])
+        moved = target_dir / "waivers.yaml"
+        write_atomic(moved, yaml.safe_dump(_plain(shift_dates(waivers, days)),
+                                           sort_keys=False, allow_unicode=True).encode())
+        data["waivers"] = str(moved)
+    return data
 
 
 def write_records(source: Path, target: Path, days: int) -> Path:
