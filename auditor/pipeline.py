@@ -18,6 +18,7 @@ from auditor.engine.evaluate import evaluate
 from auditor.engine.policy import validate_policy
 from auditor.engine.registry import CheckKind
 from auditor.engine.rules import RulePack, default_rules_dir, load_rule_pack
+from auditor.engine.selection import FULL_SCOPE, AuditScope
 from auditor.engine.waivers import Waiver, load_waivers
 from auditor.evidence import EvidenceBundle, Observation
 from auditor.facts import derive_facts
@@ -49,15 +50,17 @@ class Toolkit:
         return load_waivers(path, {r.id for r in self.pack.rules})
 
     def evaluate(self, bundle: EvidenceBundle, bundle_sha256: str, loaded: LoadedInventory,
-                 waivers: tuple[Waiver, ...], now: dt.datetime | None = None) -> Results:
-        """Findings and scores; `now` defaults to the bundle's collection time."""
+                 waivers: tuple[Waiver, ...], now: dt.datetime | None = None,
+                 scope: AuditScope = FULL_SCOPE) -> Results:
+        """Findings and scores over the scope's rules; `now` defaults to the bundle's
+        collection time."""
         at = now or bundle.collected_at
         facts = derive_facts(bundle, loaded.inventory, at)
-        findings = evaluate(facts, self.pack, self.kinds, loaded, waivers)
+        findings = evaluate(facts, self.pack, self.kinds, loaded, waivers, scope=scope)
         return build_results(findings=findings, pack=self.pack, waivers=waivers,
                              estate=loaded.inventory.estate.name, now=at,
                              collected_at=bundle.collected_at, bundle_sha256=bundle_sha256,
-                             inventory_sha256=loaded.sha256)
+                             inventory_sha256=loaded.sha256, scope=scope)
 
 
 class RecordsCollector:

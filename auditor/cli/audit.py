@@ -19,11 +19,14 @@ from auditor.cli.common import (
     _guarded,
     _step,
     collection_progress,
+    err,
     exit_code,
-    out,
     parse_now,
     print_summary,
+    say,
 )
+from auditor.cli.problems import print_problems
+from auditor.engine.selection import select
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
 from auditor.inventory import LoadedInventory
@@ -36,6 +39,14 @@ from auditor.report import (
     write_report,
 )
 from auditor.results import Results, read_results, results_bytes, write_results
+
+RuleOpt = Annotated[list[str] | None, typer.Option(
+    "--rule", metavar="ID", help="Evaluate only this rule (repeatable): a partial audit, "
+                                 "scored over the selection only.")]
+SeverityOpt = Annotated[list[str] | None, typer.Option(
+    "--severity", metavar="LEVEL", help="Evaluate only rules of this severity (repeatable: "
+                                        "critical, high, medium, low); with --rule, both "
+                                        "must match.")]
 
 
 def collect_cmd(
@@ -52,9 +63,10 @@ def collect_cmd(
             started = read_bundle(replay)[0].collected_at
         with collection_progress() as progress:
             bundle = collect_bundle(toolkit, loaded, replay, started, progress)
+        print_problems(bundle, loaded.inventory, err)
         return write_bundle(bundle, out_path)
     digest = _guarded(run)
-    out.print(f"wrote {out_path} (sha256 {digest})")
+    say(f"wrote {out_path} (sha256 {digest})")
 
 
 def evaluate_cmd(
@@ -64,18 +76,22 @@ def evaluate_cmd(
     now: NowOpt = None,
     fail_under: FailUnderOpt = None,
     waivers: WaiversOpt = None,
+    rules: RuleOpt = None,
+    severities: SeverityOpt = None,
 ) -> None:
-    """Evaluate every rule over a bundle and write results.json."""
+    """Evaluate every rule (or the ones selected) over a bundle and write results.json."""
     def run() -> Results:
         toolkit = Toolkit()
+        scope = select(toolkit.pack, rules or (), severities or ())
         loaded = toolkit.load_inventory(inventory)
         bundle, digest = read_bundle(bundle_path)
         found = toolkit.load_waivers(loaded, waivers)
-        return toolkit.evaluate(bundle, digest, loaded, found, parse_now(now))
+        print_problems(bundle, loaded.inventory, err)
+        return toolkit.evaluate(bundle, digest, loaded, found, parse_now(now), scope)
     results = _guarded(run)
     _guarded(lambda: write_results(results, out_path))
+    say(f"wrote {out_path}")
     print_summary(results)
-    out.print(f"wrote {out_path}")
     raise typer.Exit(exit_code(results, fail_under))
 
 
@@ -134,7 +150,7 @@ def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
 
 def _print_written(paths: list[Path]) -> None:
     for path in paths:
-        out.print(f"wrote {path}", markup=False)
+        say(f"wrote {path}")
 
 
 def audit_cmd(
@@ -148,20 +164,24 @@ def audit_cmd(
     responses: ResponsesOpt = None,
     appendix: AppendixOpt = "full",
     appendix_rows: AppendixRowsOpt = 10,
+    rules: RuleOpt = None,
+    severities: SeverityOpt = None,
 ) -> None:
     """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf."""
     def run() -> tuple[Results, list[Path]]:
         wanted = parse_formats(formats)
         at = parse_now(now)
         toolkit = Toolkit()
+        scope = select(toolkit.pack, rules or (), severities or ())
         loaded = toolkit.load_inventory(inventory)
         found = toolkit.load_waivers(loaded, waivers)
         started = read_bundle(replay)[0].collected_at if replay else dt.datetime.now(dt.UTC)
         with collection_progress() as progress:
             bundle = collect_bundle(toolkit, loaded, replay, started, progress)
+        print_problems(bundle, loaded.inventory, err)
         evidence_path = out_dir / "evidence.json"
         digest = write_bundle(bundle, evidence_path)
-        results = toolkit.evaluate(bundle, digest, loaded, found, at)
+        results = toolkit.evaluate(bundle, digest, loaded, found, at, scope)
         paths = _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
                              out_dir, wanted | {OutputFormat.JSON}, dt.datetime.now(dt.UTC),
                              ReportOptions(responses, appendix, appendix_rows))
@@ -216,6 +236,7 @@ def demo_cmd(
         toolkit = Toolkit()
         loaded = toolkit.load_inventory(source / "inventory.yaml")
         bundle, digest = read_bundle(source / "evidence.json")
+        print_problems(bundle, loaded.inventory, err)
         write_atomic(out_dir / "evidence.json", (source / "evidence.json").read_bytes())
         results = toolkit.evaluate(bundle, digest, loaded, toolkit.load_waivers(loaded, None))
         paths = _write_audit(toolkit, results, loaded,
@@ -226,5 +247,4 @@ def demo_cmd(
     results, paths = _guarded(run)
     _print_written(paths)
     print_summary(results)
-    out.print(f"demo report of the {estate} estate: {out_dir.resolve() / 'report.pdf'}",
-              markup=False)
+    say(f"demo report of the {estate} estate: {out_dir.resolve() / 'report.pdf'}")
