@@ -51,7 +51,8 @@ SeverityOpt = Annotated[list[str] | None, typer.Option(
 
 def collect_cmd(
     inventory: InventoryOpt,
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="Evidence bundle to write.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE",
+                                               help="Evidence bundle to write.")],
     replay: ReplayOpt = None,
 ) -> None:
     """Collect evidence for the inventory into one bundle (records are read fresh)."""
@@ -72,7 +73,8 @@ def collect_cmd(
 def evaluate_cmd(
     bundle_path: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Evidence bundle.")],
     inventory: InventoryOpt,
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="results.json to write.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE",
+                                               help="results.json to write.")],
     now: NowOpt = None,
     fail_under: FailUnderOpt = None,
     waivers: WaiversOpt = None,
@@ -96,14 +98,16 @@ def evaluate_cmd(
 
 
 FormatsOpt = Annotated[str, typer.Option(
-    "--format", help="Comma-separated: html, pdf, pdfa (PDF/A-3b with the evidence attached), "
-                     "json, csv, junit, md.")]
+    "--format", metavar="LIST",
+    help="Comma-separated: html, pdf, pdfa (PDF/A-3b with the evidence attached), json, csv, "
+         "junit, md.")]
 ResponsesOpt = Annotated[Path | None, typer.Option(
-    "--responses", help="Management responses (YAML, keyed by subject id).")]
+    "--responses", metavar="FILE", help="Management responses (YAML, keyed by subject id).")]
 AppendixOpt = Annotated[str, typer.Option(
-    "--appendix", help="Evidence appendix: full, summary or split (a separate file).")]
+    "--appendix", metavar="MODE",
+    help="Evidence appendix: full, summary or split (a separate file).")]
 AppendixRowsOpt = Annotated[int, typer.Option("--appendix-rows", min=0, max=10_000,
-                                              help="Rows shown per observation.")]
+                                              metavar="N", help="Rows shown per observation.")]
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,8 @@ def _print_written(paths: list[Path]) -> None:
 
 def audit_cmd(
     inventory: InventoryOpt,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the audit files.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
+                                             help="Folder for the audit files.")],
     replay: ReplayOpt = None,
     now: NowOpt = None,
     formats: FormatsOpt = "html,pdf,json",
@@ -195,9 +200,10 @@ def audit_cmd(
 def report_cmd(
     results_path: Annotated[Path, typer.Argument(metavar="RESULTS", help="results.json.")],
     inventory: InventoryOpt,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report.")],
-    bundle_path: Annotated[Path | None, typer.Option("--bundle", help="Evidence bundle, for "
-                                                     "the evidence appendix.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
+                                             help="Folder for the report.")],
+    bundle_path: Annotated[Path | None, typer.Option(
+        "--bundle", metavar="BUNDLE", help="Evidence bundle, for the evidence appendix.")] = None,
     formats: FormatsOpt = "html,pdf",
     responses: ResponsesOpt = None,
     appendix: AppendixOpt = "full",
@@ -222,9 +228,11 @@ def demo_dir(estate: str) -> Path:
 
 
 def demo_cmd(
-    estate: Annotated[str, typer.Option("--estate", help="healthy, drifted or neglected.")]
+    estate: Annotated[str, typer.Option("--estate", metavar="NAME",
+                                             help="healthy, drifted or neglected.")]
     = "drifted",
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the audit files.")]
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
+                                             help="Folder for the audit files.")]
     = Path("auditor-demo"),
 ) -> None:
     """Audit a bundled demo estate from its recorded evidence; exit 0 once the report is out."""

@@ -7,10 +7,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
@@ -21,6 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from auditor import __version__
 from auditor.cli.problems import unassessed_warning
 from auditor.collect.base import Progress as ProgressCallback
 from auditor.collect.base import no_progress
@@ -88,6 +91,20 @@ def exit_code(results: Results, fail_under: float | None) -> ExitCode:
     if fail_under is not None and (results.overall.score or 0.0) < fail_under:
         return ExitCode.FINDINGS
     return ExitCode.OK
+
+
+def package_version() -> str:
+    """The installed distribution's version; the source tree's when it is not installed."""
+    try:
+        return version("lync-backup-auditor")
+    except PackageNotFoundError:
+        return __version__
+
+
+def print_json(model: BaseModel | None) -> None:
+    """A --json output: indented JSON on stdout, nothing else (no markup, no wrapping)."""
+    if model is not None:
+        typer.echo(model.model_dump_json(indent=2))
 
 
 def say(message: str) -> None:
@@ -159,12 +176,18 @@ def collection_progress(console: Console | None = None) -> Iterator[ProgressCall
         yield update
 
 
-InventoryOpt = Annotated[Path, typer.Option("--inventory", "-i", help="Inventory YAML file.")]
+InventoryOpt = Annotated[Path, typer.Option("--inventory", "-i", metavar="FILE",
+                                             help="Inventory YAML file.")]
 NowOpt = Annotated[str | None, typer.Option(
-    "--now", help="Evaluate at this ISO 8601 time (default: the bundle's collection time).")]
+    "--now", metavar="TIME",
+    help="Evaluate at this ISO 8601 time (default: the bundle's collection time).")]
 FailUnderOpt = Annotated[float | None, typer.Option("--fail-under", min=0, max=100,
+                                                    metavar="SCORE",
                                                     help="Exit 1 below this score.")]
-WaiversOpt = Annotated[Path | None, typer.Option("--waivers", help="Waivers file "
-                                                 "(default: the one the inventory names).")]
+WaiversOpt = Annotated[Path | None, typer.Option("--waivers", metavar="FILE",
+                                                 help="Waivers file (default: the one the "
+                                                      "inventory names).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (its schema is in docs/).")]
 ReplayOpt = Annotated[Path | None, typer.Option(
-    "--replay", help="Take the evidence not collected live from a recorded bundle.")]
+    "--replay", metavar="BUNDLE",
+    help="Take the evidence not collected live from a recorded bundle.")]
