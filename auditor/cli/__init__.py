@@ -47,6 +47,7 @@ from auditor.cli.common import (
     parse_now,
     print_summary,
 )
+from auditor.cli.helpstyle import PlainCommand
 from auditor.cli.preflight import preflight
 
 __all__ = [
@@ -76,10 +77,11 @@ lab_app.add_typer(lab_lync.app, name="lync")
 app.command("preflight", short_help="Check reachability, login and permissions, with fixes.")(
     preflight)
 app.command("collect", short_help="Collect evidence into one bundle.")(collect_cmd)
-app.command("evaluate", short_help="Evaluate the rules over a bundle: results.json.")(
+app.command("evaluate", short_help="Evaluate the rules over a bundle: results.json.",
+            cls=PlainCommand)(
     evaluate_cmd)
 app.command("audit", short_help="Collect, evaluate and report in one go.")(audit_cmd)
-app.command("report")(report_cmd)
+app.command("report", cls=PlainCommand)(report_cmd)
 app.command("demo", short_help="Audit a bundled demo estate (recorded evidence).")(demo_cmd)
 app.command("version")(version_cmd)
 app.add_typer(rules_app, name="rules")
@@ -87,11 +89,11 @@ app.add_typer(inventory_app, name="inventory")
 app.add_typer(records_app, name="records")
 app.add_typer(lab_app, name="lab")
 rules_app.command("list")(rules_list)
-rules_app.command("show", short_help="A rule's documentation.")(rules_show)
+rules_app.command("show", short_help="A rule's documentation.", cls=PlainCommand)(rules_show)
 rules_app.command("doc")(rules_doc)
-inventory_app.command("validate")(inventory_validate)
+inventory_app.command("validate", cls=PlainCommand)(inventory_validate)
 inventory_app.command("schema")(inventory_schema)
-records_app.command("validate")(records_validate)
+records_app.command("validate", cls=PlainCommand)(records_validate)
 records_app.command("schema")(records_schema)
 
 
