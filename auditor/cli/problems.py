@@ -8,7 +8,7 @@ target with several causes gets a line per cause.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.console import Console
 
@@ -17,6 +17,7 @@ from auditor.evidence import EvidenceBundle, Observation, ObservationStatus, Sou
 from auditor.inventory import CredentialKind, Inventory
 
 MAX_TARGETS_NAMED = 6  # a grouped line names this many targets, then says how many more
+MAX_PROBES_NAMED = 3  # a line names this many failed probes, else counts them
 PLURALS = {Source.SQL: "instances", Source.LYNC: "servers", Source.RECORDS: "records files"}
 
 
@@ -27,41 +28,50 @@ class Problem:
     source: Source
     status: ObservationStatus
     reason: str
-    probes: tuple[str, ...]  # the probes that failed; empty: every probe of each target
+    probes: tuple[str, ...] | None  # the failed probes when few (and not all) are named
+    every: bool  # every probe of every target failed
     targets: tuple[str, ...]
     observations: int
 
 
-Cause = tuple[Source, ObservationStatus, str, tuple[str, ...]]  # source, status, reason, probes
+Cause = tuple[Source, ObservationStatus, str, tuple[str, ...] | None]  # up to `probes`
 
 
 def _reason(obs: Observation) -> str:
     return " ".join((obs.error or "no reason recorded").split())
 
 
-def _target_causes(source: Source, observations: list[Observation]) -> dict[Cause, int]:
-    """One target's causes of failure, with how many observations each cost."""
+def _target_causes(source: Source, observations: list[Observation]
+                   ) -> dict[Cause, tuple[bool, int]]:
+    """One target's causes of failure: whether each cost every probe, and how many."""
     probes: dict[tuple[ObservationStatus, str], list[str]] = {}
     for obs in observations:
         if not obs.ok:
             probes.setdefault((obs.status, _reason(obs)), []).append(obs.probe)
-    return {(source, status, reason,
-             () if len(names) == len(observations) else tuple(sorted(names))): len(names)
-            for (status, reason), names in probes.items()}
+    causes = {}
+    for (status, reason), names in probes.items():
+        every = len(names) == len(observations)
+        named = tuple(sorted(names)) if not every and len(names) <= MAX_PROBES_NAMED else None
+        causes[(source, status, reason, named)] = (every, len(names))
+    return causes
 
 
 def collection_problems(bundle: EvidenceBundle) -> list[Problem]:
-    """The failed observations grouped by source, status, reason and probes."""
+    """The failed observations grouped by source, status, reason (and probes, when few)."""
     per_target: dict[tuple[Source, str], list[Observation]] = {}
     for obs in bundle.observations:
         per_target.setdefault((obs.source, obs.target), []).append(obs)
-    targets: dict[Cause, list[str]] = {}
-    counts: dict[Cause, int] = {}
+    found: dict[Cause, Problem] = {}
     for (source, target), observations in sorted(per_target.items()):
-        for cause, failed in _target_causes(source, observations).items():
-            targets.setdefault(cause, []).append(target)
-            counts[cause] = counts.get(cause, 0) + failed
-    return [Problem(*cause, tuple(names), counts[cause]) for cause, names in targets.items()]
+        for cause, (every, failed) in _target_causes(source, observations).items():
+            known = found.get(cause)
+            if known is None:
+                found[cause] = Problem(*cause, every, (target,), failed)
+            else:
+                found[cause] = replace(known, every=known.every and every,
+                                       targets=(*known.targets, target),
+                                       observations=known.observations + failed)
+    return list(found.values())
 
 
 def credential_hints(inventory: Inventory) -> dict[str, str]:
@@ -86,11 +96,17 @@ def _targets(problem: Problem) -> str:
     return f"{len(problem.targets)} {plural} ({named}{f' and {more} more' if more > 0 else ''})"
 
 
+def _probes(problem: Problem) -> str:
+    if problem.every:
+        return "all probes"
+    if problem.probes is None:
+        return f"{problem.observations} probes"
+    return f"probe{'s' if len(problem.probes) > 1 else ''} {', '.join(problem.probes)}"
+
+
 def problem_line(problem: Problem, hints: Mapping[str, str]) -> str:
     """`sql SQLBNE01\\RTC: denied (all probes): login failed ... (password from $VAR)`."""
-    what = "all probes" if not problem.probes else (
-        f"probe {problem.probes[0]}" if len(problem.probes) == 1
-        else f"probes {', '.join(problem.probes)}")
+    what = _probes(problem)
     line = f"{problem.source.value} {_targets(problem)}: {problem.status.value} ({what}): " \
            f"{problem.reason}"
     named = {hints[t] for t in problem.targets if t in hints}

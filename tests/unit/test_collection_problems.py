@@ -114,3 +114,13 @@ def test_warning_when_most_findings_are_error() -> None:
     assert unassessed_warning(_score(200, 100)) is None  # half: not most
     assert unassessed_warning(_score(200, 99)) is not None
     assert unassessed_warning(_score(0, 0)) is None
+
+
+def test_many_failed_probes_are_counted_and_still_grouped() -> None:
+    def target(name: str, failing: tuple[str, ...]) -> list[Observation]:
+        return [_obs(name, p, ObservationStatus.DENIED if p in failing else OK,
+                     UNSET if p in failing else None) for p in (*PROBES, "extra_a", "extra_b")]
+    bundle = _bundle([*target("SQLA\\X", PROBES), *target("SQLB\\Y", (*PROBES[1:], "extra_a"))])
+    (problem,) = collection_problems(bundle)
+    assert problem_line(problem, {}) == (f"sql 2 instances (SQLA\\X, SQLB\\Y): denied "
+                                         f"(8 probes): {UNSET}")
