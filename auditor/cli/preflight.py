@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from auditor.cli.common import print_json, print_table
+from auditor.cli.common import _State, print_json, print_table
 from auditor.collect.base import PreflightCheck
 from auditor.collect.sql import preflight_sql
 from auditor.inventory import LoadedInventory
@@ -39,12 +39,15 @@ def lync_checks(loaded: LoadedInventory) -> list[PreflightCheck]:
 
 
 def render(checks: list[PreflightCheck], console: Console) -> None:
-    """One row per check, then the fix of each failed check in full (to copy and run)."""
-    table = Table("target", "check", "result", "detail", box=None, pad_edge=False)
-    for c in checks:
-        table.add_row(c.target, c.check, "ok" if c.ok else "FAILED", c.detail)
-    print_table(table, console)
+    """One row per check (under --quiet, per failed check), then the fix of each failed check
+    in full (to copy and run)."""
     failed = [c for c in checks if not c.ok]
+    shown = failed if _State.quiet else checks
+    if shown:
+        table = Table("target", "check", "result", "detail", box=None, pad_edge=False)
+        for c in shown:
+            table.add_row(c.target, c.check, "ok" if c.ok else "FAILED", c.detail)
+        print_table(table, console)
     fixes = [c for c in failed if c.fix]
     if fixes:
         console.print("\nfixes:", markup=False)
