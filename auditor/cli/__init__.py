@@ -78,8 +78,7 @@ app.command("preflight", short_help="Check reachability, login and permissions, 
     preflight)
 app.command("collect", short_help="Collect evidence into one bundle.")(collect_cmd)
 app.command("evaluate", short_help="Evaluate the rules over a bundle: results.json.",
-            cls=PlainCommand)(
-    evaluate_cmd)
+            cls=PlainCommand)(evaluate_cmd)
 app.command("audit", short_help="Collect, evaluate and report in one go.")(audit_cmd)
 app.command("report", cls=PlainCommand)(report_cmd)
 app.command("demo", short_help="Audit a bundled demo estate (recorded evidence).")(demo_cmd)

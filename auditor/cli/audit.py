@@ -52,7 +52,7 @@ SeverityOpt = Annotated[list[str] | None, typer.Option(
 def collect_cmd(
     inventory: InventoryOpt,
     out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE",
-                                               help="Evidence bundle to write.")],
+                                           help="Evidence bundle to write.")],
     replay: ReplayOpt = None,
 ) -> None:
     """Collect evidence for the inventory into one bundle (records are read fresh)."""
@@ -74,7 +74,7 @@ def evaluate_cmd(
     bundle_path: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Evidence bundle.")],
     inventory: InventoryOpt,
     out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE",
-                                               help="results.json to write.")],
+                                           help="results.json to write.")],
     now: NowOpt = None,
     fail_under: FailUnderOpt = None,
     waivers: WaiversOpt = None,
@@ -160,7 +160,7 @@ def _print_written(paths: list[Path]) -> None:
 def audit_cmd(
     inventory: InventoryOpt,
     out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
-                                             help="Folder for the audit files.")],
+                                          help="Folder for the audit files.")],
     replay: ReplayOpt = None,
     now: NowOpt = None,
     formats: FormatsOpt = "html,pdf,json",
@@ -201,7 +201,7 @@ def report_cmd(
     results_path: Annotated[Path, typer.Argument(metavar="RESULTS", help="results.json.")],
     inventory: InventoryOpt,
     out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
-                                             help="Folder for the report.")],
+                                          help="Folder for the report.")],
     bundle_path: Annotated[Path | None, typer.Option(
         "--bundle", metavar="BUNDLE", help="Evidence bundle, for the evidence appendix.")] = None,
     formats: FormatsOpt = "html,pdf",
@@ -229,10 +229,10 @@ def demo_dir(estate: str) -> Path:
 
 def demo_cmd(
     estate: Annotated[str, typer.Option("--estate", metavar="NAME",
-                                             help="healthy, drifted or neglected.")]
+                                        help="healthy, drifted or neglected.")]
     = "drifted",
     out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
-                                             help="Folder for the audit files.")]
+                                          help="Folder for the audit files.")]
     = Path("auditor-demo"),
 ) -> None:
     """Audit a bundled demo estate from its recorded evidence; exit 0 once the report is out."""
