@@ -18,6 +18,7 @@ from auditor.engine.evaluate import evaluate
 from auditor.engine.policy import validate_policy
 from auditor.engine.registry import CheckKind
 from auditor.engine.rules import RulePack, default_rules_dir, load_rule_pack
+from auditor.engine.selection import FULL_SCOPE, AuditScope
 from auditor.engine.waivers import Waiver, load_waivers
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, Observation, Source
@@ -50,9 +51,11 @@ class Toolkit:
         return load_waivers(path, {r.id for r in self.pack.rules})
 
     def evaluate(self, bundle: EvidenceBundle, bundle_sha256: str, loaded: LoadedInventory,
-                 waivers: tuple[Waiver, ...], now: dt.datetime | None = None) -> Results:
-        """Findings and scores; `now` defaults to the bundle's collection time and may not
-        precede it (evidence would then be judged before it existed)."""
+                 waivers: tuple[Waiver, ...], now: dt.datetime | None = None,
+                 scope: AuditScope = FULL_SCOPE) -> Results:
+        """Findings and scores over the scope's rules; `now` defaults to the bundle's
+        collection time and may not precede it (evidence would then be judged before it
+        existed)."""
         same_estate("the evidence bundle", bundle.estate_id, bundle.estate, loaded)
         at = now or bundle.collected_at
         if at < bundle.collected_at:
@@ -60,12 +63,12 @@ class Toolkit:
                              f"({bundle.collected_at.isoformat()}): give a --now at or after "
                              "the collection start")
         facts = derive_facts(bundle, loaded.inventory, at)
-        findings = evaluate(facts, self.pack, self.kinds, loaded, waivers)
+        findings = evaluate(facts, self.pack, self.kinds, loaded, waivers, scope=scope)
         return build_results(findings=findings, pack=self.pack, waivers=waivers,
                              estate=loaded.inventory.estate.name,
                              estate_id=loaded.inventory.estate.id, now=at,
                              collected_at=bundle.collected_at, bundle_sha256=bundle_sha256,
-                             inventory_sha256=loaded.sha256)
+                             inventory_sha256=loaded.sha256, scope=scope)
 
 
 def same_estate(what: str, estate_id: str | None, name: str, loaded: LoadedInventory) -> None:

@@ -13,11 +13,13 @@ from auditor import __version__
 from auditor.canonical import pretty_bytes, write_atomic
 from auditor.engine.rules import RulePack
 from auditor.engine.score import Score, rollup, score
+from auditor.engine.selection import FULL_SCOPE, AuditScope
 from auditor.engine.waivers import Waiver
 from auditor.findings import Finding, Severity, Status, worst
 from auditor.yamlio import json_validation_error, load_json_document
 
 RESULTS_FORMAT: Final = "auditor-results"
+RESULTS_VERSION: Final = 2  # 2 added `scope`; a version 1 file is read as a complete audit
 
 
 class RuleSummary(BaseModel):
@@ -66,7 +68,9 @@ class Results(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     format: Literal["auditor-results"] = RESULTS_FORMAT
-    version: Literal[1] = 1
+    version: Literal[2] = RESULTS_VERSION
+    scope: AuditScope = Field(FULL_SCOPE, description="what was evaluated: everything, or a "
+                              "selection (a partial audit, scored over the selection only)")
     tool_version: str
     rulepack_version: str
     estate: str
@@ -86,10 +90,13 @@ class Results(BaseModel):
 
 def build_results(*, findings: Sequence[Finding], pack: RulePack, waivers: Sequence[Waiver],
                   estate: str, now: dt.datetime, collected_at: dt.datetime, bundle_sha256: str,
-                  inventory_sha256: str, estate_id: str | None = None) -> Results:
-    """Scores and summaries from findings."""
+                  inventory_sha256: str, estate_id: str | None = None,
+                  scope: AuditScope = FULL_SCOPE) -> Results:
+    """Scores and summaries from findings; a partial scope lists only the rules, practices
+    and waivers it selected."""
+    selected = [r for r in pack.rules if scope.selects(r)]
     rules = []
-    for rule in pack.rules:
+    for rule in selected:
         own = [f for f in findings if f.rule_id == rule.id]
         rules.append(RuleSummary(id=rule.id, title=rule.title, practice=rule.practice,
                                  severity=rule.severity, status=worst([f.status for f in own]),
@@ -97,17 +104,21 @@ def build_results(*, findings: Sequence[Finding], pack: RulePack, waivers: Seque
     practices = []
     for practice in pack.practices:
         own = [f for f in findings if f.practice == practice.id]
-        practices.append(PracticeSummary(
-            id=practice.id, title=practice.title, status=worst([f.status for f in own]),
-            rules=[r.id for r in pack.rules if r.practice == practice.id], score=score(own)))
+        own_rules = [r.id for r in selected if r.practice == practice.id]
+        if own_rules or scope.complete:
+            practices.append(PracticeSummary(
+                id=practice.id, title=practice.title, status=worst([f.status for f in own]),
+                rules=own_rules, score=score(own)))
+    kept = [w for w in waivers if any(r.id == w.rule for r in selected)
+            and scope.selects_subject(w.subject)]
     return Results(
-        tool_version=__version__, rulepack_version=pack.version, estate=estate,
+        scope=scope, tool_version=__version__, rulepack_version=pack.version, estate=estate,
         estate_id=estate_id,
         now=now.astimezone(dt.UTC), collected_at=collected_at.astimezone(dt.UTC),
         bundle_sha256=bundle_sha256, inventory_sha256=inventory_sha256, overall=score(findings),
         by_practice=practices, by_site=rollup(findings, lambda f: f.subject.site),
         by_pool=rollup(findings, lambda f: f.subject.pool), rules=rules, findings=list(findings),
-        waivers=_waiver_statuses(findings, waivers, now))
+        waivers=_waiver_statuses(findings, kept, now))
 
 
 def _waiver_statuses(findings: Sequence[Finding], waivers: Sequence[Waiver],
@@ -135,8 +146,11 @@ def write_results(results: Results, path: Path) -> None:
 
 
 def read_results(path: Path) -> Results:
-    """Read a results.json written by `auditor evaluate`."""
+    """Read a results.json written by `auditor evaluate`; version 1 (before selections
+    existed) is read as a complete audit."""
     raw = load_json_document(path, RESULTS_FORMAT, "results file")
+    if raw.get("version") == 1 and "scope" not in raw:
+        raw = {**raw, "version": RESULTS_VERSION}
     try:
         return Results.model_validate(raw)
     except ValidationError as exc:

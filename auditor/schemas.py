@@ -7,9 +7,18 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from auditor.canonical import write_atomic
 from auditor.engine.waivers import waivers_json_schema
 from auditor.inventory import Inventory
+from auditor.outputs import (
+    InventoryValidation,
+    PreflightOutput,
+    RecordsValidation,
+    RuleOutput,
+    RulesOutput,
+)
 from auditor.records import records_json_schema
 from auditor.results import results_json_schema
 
@@ -18,11 +27,22 @@ def _inventory() -> dict[str, object]:
     return Inventory.model_json_schema()
 
 
+def _output(model: type[BaseModel]) -> Callable[[], dict[str, object]]:
+    """A --json output's schema: as written, every field present."""
+    return lambda: model.model_json_schema(mode="serialization")
+
+
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "inventory.schema.json": _inventory,
     "records.schema.json": records_json_schema,
     "results.schema.json": results_json_schema,
     "waivers.schema.json": waivers_json_schema,
+    # the --json outputs of the commands
+    "preflight.schema.json": _output(PreflightOutput),
+    "rules-list.schema.json": _output(RulesOutput),
+    "rule.schema.json": _output(RuleOutput),
+    "inventory-validation.schema.json": _output(InventoryValidation),
+    "records-validation.schema.json": _output(RecordsValidation),
 }
 
 

@@ -19,11 +19,14 @@ from auditor.cli.common import (
     _guarded,
     _step,
     collection_progress,
+    err,
     exit_code,
-    out,
     parse_now,
     print_summary,
+    say,
 )
+from auditor.cli.problems import print_problems
+from auditor.engine.selection import select
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
 from auditor.inventory import LoadedInventory
@@ -37,10 +40,19 @@ from auditor.report import (
 )
 from auditor.results import Results, read_results, results_bytes, write_results
 
+RuleOpt = Annotated[list[str] | None, typer.Option(
+    "--rule", metavar="ID", help="Evaluate only this rule (repeatable): a partial audit, "
+                                 "scored over the selection only.")]
+SeverityOpt = Annotated[list[str] | None, typer.Option(
+    "--severity", metavar="LEVEL", help="Evaluate only rules of this severity (repeatable: "
+                                        "critical, high, medium, low); with --rule, both "
+                                        "must match.")]
+
 
 def collect_cmd(
     inventory: InventoryOpt,
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="Evidence bundle to write.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE",
+                                           help="Evidence bundle to write.")],
     replay: ReplayOpt = None,
 ) -> None:
     """Collect evidence for the inventory into one bundle (records are read fresh)."""
@@ -50,42 +62,50 @@ def collect_cmd(
         started = dt.datetime.now(dt.UTC)
         with collection_progress() as progress:
             bundle = collect_bundle(toolkit, loaded, replay, started, progress)
+        print_problems(bundle, loaded.inventory, err)
         return write_bundle(bundle, out_path)
     digest = _guarded(run)
-    out.print(f"wrote {out_path} (sha256 {digest})")
+    say(f"wrote {out_path} (sha256 {digest})")
 
 
 def evaluate_cmd(
     bundle_path: Annotated[Path, typer.Argument(metavar="BUNDLE", help="Evidence bundle.")],
     inventory: InventoryOpt,
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="results.json to write.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE",
+                                           help="results.json to write.")],
     now: NowOpt = None,
     fail_under: FailUnderOpt = None,
     waivers: WaiversOpt = None,
+    rules: RuleOpt = None,
+    severities: SeverityOpt = None,
 ) -> None:
-    """Evaluate every rule over a bundle and write results.json."""
+    """Evaluate every rule (or the ones selected) over a bundle and write results.json."""
     def run() -> Results:
         toolkit = Toolkit()
+        scope = select(toolkit.pack, rules or (), severities or ())
         loaded = toolkit.load_inventory(inventory)
         bundle, digest = read_bundle(bundle_path)
         found = toolkit.load_waivers(loaded, waivers)
-        return toolkit.evaluate(bundle, digest, loaded, found, parse_now(now))
+        print_problems(bundle, loaded.inventory, err)
+        return toolkit.evaluate(bundle, digest, loaded, found, parse_now(now), scope)
     results = _guarded(run)
     _guarded(lambda: write_results(results, out_path))
+    say(f"wrote {out_path}")
     print_summary(results)
-    out.print(f"wrote {out_path}")
     raise typer.Exit(exit_code(results, fail_under))
 
 
 FormatsOpt = Annotated[str, typer.Option(
-    "--format", help="Comma-separated: html, pdf, pdfa (PDF/A-3b with the evidence attached), "
-                     "json, csv, junit, md.")]
+    "--format", metavar="LIST",
+    help="Comma-separated: html, pdf, pdfa (PDF/A-3b with the evidence attached), json, csv, "
+         "junit, md.")]
 ResponsesOpt = Annotated[Path | None, typer.Option(
-    "--responses", help="Management responses (YAML, keyed by subject id).")]
+    "--responses", metavar="FILE", help="Management responses (YAML, keyed by subject id).")]
 AppendixOpt = Annotated[str, typer.Option(
-    "--appendix", help="Evidence appendix: full, summary or split (a separate file).")]
+    "--appendix", metavar="MODE",
+    help="Evidence appendix: full, summary or split (a separate file).")]
 AppendixRowsOpt = Annotated[int, typer.Option("--appendix-rows", min=0, max=10_000,
-                                              help="Rows shown per observation.")]
+                                              metavar="N", help="Rows shown per observation.")]
 
 
 @dataclass(frozen=True)
@@ -132,12 +152,13 @@ def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
 
 def _print_written(paths: list[Path]) -> None:
     for path in paths:
-        out.print(f"wrote {path}", markup=False)
+        say(f"wrote {path}")
 
 
 def audit_cmd(
     inventory: InventoryOpt,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the audit files.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
+                                          help="Folder for the audit files.")],
     replay: ReplayOpt = None,
     now: NowOpt = None,
     formats: FormatsOpt = "html,pdf,json",
@@ -146,20 +167,24 @@ def audit_cmd(
     responses: ResponsesOpt = None,
     appendix: AppendixOpt = "full",
     appendix_rows: AppendixRowsOpt = 10,
+    rules: RuleOpt = None,
+    severities: SeverityOpt = None,
 ) -> None:
     """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf."""
     def run() -> tuple[Results, list[Path]]:
         wanted = parse_formats(formats)
         at = parse_now(now)
         toolkit = Toolkit()
+        scope = select(toolkit.pack, rules or (), severities or ())
         loaded = toolkit.load_inventory(inventory)
         found = toolkit.load_waivers(loaded, waivers)
         started = dt.datetime.now(dt.UTC)
         with collection_progress() as progress:
             bundle = collect_bundle(toolkit, loaded, replay, started, progress)
+        print_problems(bundle, loaded.inventory, err)
         evidence_path = out_dir / "evidence.json"
         digest = write_bundle(bundle, evidence_path)
-        results = toolkit.evaluate(bundle, digest, loaded, found, at)
+        results = toolkit.evaluate(bundle, digest, loaded, found, at, scope)
         paths = _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
                              out_dir, wanted | {OutputFormat.JSON}, dt.datetime.now(dt.UTC),
                              ReportOptions(responses, appendix, appendix_rows))
@@ -173,9 +198,10 @@ def audit_cmd(
 def report_cmd(
     results_path: Annotated[Path, typer.Argument(metavar="RESULTS", help="results.json.")],
     inventory: InventoryOpt,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report.")],
-    bundle_path: Annotated[Path | None, typer.Option("--bundle", help="Evidence bundle, for "
-                                                     "the evidence appendix.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
+                                          help="Folder for the report.")],
+    bundle_path: Annotated[Path | None, typer.Option(
+        "--bundle", metavar="BUNDLE", help="Evidence bundle, for the evidence appendix.")] = None,
     formats: FormatsOpt = "html,pdf",
     responses: ResponsesOpt = None,
     appendix: AppendixOpt = "full",
@@ -203,9 +229,11 @@ def demo_dir(estate: str) -> Path:
 
 
 def demo_cmd(
-    estate: Annotated[str, typer.Option("--estate", help="healthy, drifted or neglected.")]
+    estate: Annotated[str, typer.Option("--estate", metavar="NAME",
+                                        help="healthy, drifted or neglected.")]
     = "drifted",
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the audit files.")]
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
+                                          help="Folder for the audit files.")]
     = Path("auditor-demo"),
 ) -> None:
     """Audit a bundled demo estate from its recorded evidence; exit 0 once the report is out."""
@@ -217,6 +245,7 @@ def demo_cmd(
         toolkit = Toolkit()
         loaded = toolkit.load_inventory(source / "inventory.yaml")
         bundle, digest = read_bundle(source / "evidence.json")
+        print_problems(bundle, loaded.inventory, err)
         write_atomic(out_dir / "evidence.json", (source / "evidence.json").read_bytes())
         results = toolkit.evaluate(bundle, digest, loaded, toolkit.load_waivers(loaded, None))
         paths = _write_audit(toolkit, results, loaded,
@@ -227,5 +256,4 @@ def demo_cmd(
     results, paths = _guarded(run)
     _print_written(paths)
     print_summary(results)
-    out.print(f"demo report of the {estate} estate: {out_dir.resolve() / 'report.pdf'}",
-              markup=False)
+    say(f"demo report of the {estate} estate: {out_dir.resolve() / 'report.pdf'}")

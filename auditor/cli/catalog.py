@@ -3,39 +3,69 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.table import Table
 
-from auditor import __version__
-from auditor.cli.common import ExitCode, WaiversOpt, _guarded, err, out
+from auditor.cli.common import (
+    ExitCode,
+    JsonOpt,
+    WaiversOpt,
+    _guarded,
+    _State,
+    err,
+    out,
+    package_version,
+    print_json,
+    print_table,
+)
+from auditor.errors import AuditorError, InputError
 from auditor.inventory import Inventory
+from auditor.outputs import (
+    InventoryValidation,
+    Problem,
+    RecordsValidation,
+    problems,
+    rule_output,
+    rules_output,
+)
 from auditor.pipeline import Toolkit
 from auditor.records import load_records, records_json_schema
 from auditor.ruledoc import rules_markdown
 
+M = TypeVar("M", bound=BaseModel)
 
-def rules_list() -> None:
+
+def rules_list(as_json: JsonOpt = False) -> None:
     """Every rule: id, practice, severity, title."""
     pack = _guarded(Toolkit).pack
-    table = Table("id", "practice", "severity", "check", "title", box=None)
+    if as_json:
+        print_json(rules_output(pack))
+        return
+    table = Table("id", "practice", "severity", "check", "title", box=None, pad_edge=False)
     for rule in pack.rules:
         table.add_row(rule.id, rule.practice, rule.severity.value, rule.check, rule.title)
-    out.print(table)
+    print_table(table, out)
     practices = {r.practice for r in pack.rules}
     out.print(f"{len(pack.rules)} rules covering {len(practices)} of {len(pack.practices)} "
               f"practices (rule pack {pack.version})")
 
 
-def rules_show(rule_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+def rules_show(rule_id: Annotated[str, typer.Argument(metavar="ID")],
+               as_json: JsonOpt = False) -> None:
     """A rule's documentation: why it matters, how it is checked, how to fix it."""
     pack = _guarded(Toolkit).pack
     rule = pack.rule(rule_id)
     if rule is None:
         err.print(f"error: unknown rule id {rule_id!r}; see `auditor rules list`", markup=False)
         raise typer.Exit(ExitCode.BAD_INPUT)
+    if as_json:
+        print_json(rule_output(pack, rule.id))
+        return
     practice = pack.practice(rule.practice)
     out.print(f"{rule.id}  {rule.title}", markup=False)
     out.print(f"practice {practice.id}: {practice.title}; severity {rule.severity.value}; "
@@ -57,8 +87,14 @@ def rules_doc() -> None:
 
 
 def inventory_validate(path: Annotated[Path, typer.Argument(metavar="FILE")],
-                       waivers_path: WaiversOpt = None) -> None:
+                       waivers_path: WaiversOpt = None, as_json: JsonOpt = False) -> None:
     """Check an inventory (and the waivers file it names, or --waivers)."""
+    if as_json:
+        _validation_json(lambda: _inventory_json(path, waivers_path),
+                         lambda errors: InventoryValidation(file=str(path), ok=False,
+                                                            errors=errors))
+        return
+
     def run() -> str:
         toolkit = Toolkit()
         loaded = toolkit.load_inventory(path)
@@ -74,8 +110,14 @@ def inventory_schema() -> None:
     out.print_json(data=Inventory.model_json_schema())
 
 
-def records_validate(path: Annotated[Path, typer.Argument(metavar="PATH")]) -> None:
+def records_validate(path: Annotated[Path, typer.Argument(metavar="PATH")],
+                     as_json: JsonOpt = False) -> None:
     """Check a records file or folder."""
+    if as_json:
+        _validation_json(lambda: _records_json(path),
+                         lambda errors: RecordsValidation(path=str(path), ok=False,
+                                                          errors=errors))
+        return
     records = _guarded(lambda: load_records(path))
     summary = ", ".join(f"{kind} {len(rows)}" for kind, rows in sorted(records.items()))
     out.print(f"{path}: ok ({summary or 'no records'})", markup=False)
@@ -88,4 +130,44 @@ def records_schema() -> None:
 
 def version_cmd() -> None:
     """The tool version."""
-    out.print(f"auditor {__version__}")
+    out.print(f"auditor {package_version()}", markup=False)
+
+
+# --- --json of the validate commands: the result, or every error found, on stdout ------------
+
+def _inventory_json(path: Path, waivers_path: Path | None) -> InventoryValidation:
+    toolkit = Toolkit()
+    loaded = toolkit.load_inventory(path)
+    waivers = toolkit.load_waivers(loaded, waivers_path)
+    inv = loaded.inventory
+    return InventoryValidation(file=str(path), ok=True, sql_instances=len(inv.sql_instances),
+                               pools=len(inv.pools), servers=len(inv.servers),
+                               waivers=len(waivers))
+
+
+def _records_json(path: Path) -> RecordsValidation:
+    records = load_records(path)
+    return RecordsValidation(path=str(path), ok=True,
+                             records={kind: len(rows) for kind, rows in sorted(records.items())})
+
+
+def _error_problems(exc: AuditorError) -> list[Problem]:
+    """An error as rows: an InputError, or an error carrying several (`errors`)."""
+    found = getattr(exc, "errors", None)
+    if isinstance(found, list | tuple) and all(isinstance(e, InputError) for e in found):
+        return problems(found)
+    if isinstance(exc, InputError):
+        return problems([exc])
+    return [Problem(file="", line=None, field=None, message=str(exc))]
+
+
+def _validation_json(build: Callable[[], M], failed: Callable[[list[Problem]], M]) -> None:
+    """Print the validation result as JSON; bad input prints its errors as JSON, exit 2."""
+    try:
+        result = build()
+    except AuditorError as exc:
+        if _State.debug:
+            raise
+        print_json(failed(_error_problems(exc)))
+        raise typer.Exit(ExitCode.BAD_INPUT) from None
+    print_json(result)

@@ -7,11 +7,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
+from pydantic import BaseModel
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +23,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from auditor import __version__
+from auditor.cli.problems import unassessed_warning
 from auditor.collect.base import Progress as ProgressCallback
 from auditor.collect.base import no_progress
 from auditor.errors import AuditorError, InputError
@@ -30,6 +34,9 @@ from auditor.results import Results
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
+# A table printed to a pipe or a file is laid out this wide, so that no row wraps (each row
+# stays one greppable line) whatever the terminal the command was started from.
+PIPE_WIDTH = 100_000
 
 
 class ExitCode(IntEnum):
@@ -42,6 +49,7 @@ class ExitCode(IntEnum):
 
 class _State:
     debug = False
+    quiet = False  # --quiet: errors and the verdict line only
 
 
 @contextmanager
@@ -85,19 +93,60 @@ def exit_code(results: Results, fail_under: float | None) -> ExitCode:
     return ExitCode.OK
 
 
+def package_version() -> str:
+    """The installed distribution's version; the source tree's when it is not installed."""
+    try:
+        return version("lync-backup-auditor")
+    except PackageNotFoundError:
+        return __version__
+
+
+def print_json(model: BaseModel | None) -> None:
+    """A --json output: indented JSON on stdout, nothing else (no markup, no wrapping)."""
+    if model is not None:
+        typer.echo(model.model_dump_json(indent=2))
+
+
+def say(message: str) -> None:
+    """An informational line on stdout (a file written, a next step); none under --quiet."""
+    if not _State.quiet:
+        out.print(message, markup=False)
+
+
+def print_table(table: RenderableType, console: Console) -> None:
+    """A table as the terminal is wide; to a pipe or a file, every row on one line."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    options = console.options.update(width=PIPE_WIDTH)
+    text = "".join(segment.text for segment in console.render(table, options))
+    for line in text.splitlines():
+        console.print(line.rstrip(), markup=False, highlight=False)
+
+
 def print_summary(results: Results) -> None:
-    """Score, coverage and counts, one line each."""
+    """Score, coverage and counts, one line each; under --quiet the one verdict line."""
     s = results.overall
     score = "n/a" if s.score is None else f"{s.score:.1f}"
     raw = "n/a" if s.score_without_waivers is None else f"{s.score_without_waivers:.1f}"
-    out.print(f"score {score} (without waivers {raw}), coverage {s.coverage or 0:.1f}%")
-    out.print(", ".join(f"{k} {v}" for k, v in s.counts.items() if v))
+    head = f"score {score} (without waivers {raw}), coverage {s.coverage or 0:.1f}%"
+    if not results.scope.complete:
+        head += f", partial audit: over {len(results.rules)} selected rules only"
+    counts = ", ".join(f"{k} {v}" for k, v in s.counts.items() if v)
+    warning = unassessed_warning(s)
+    if warning:
+        err.print(warning, markup=False)
+    if _State.quiet:
+        out.print(f"{head}; {counts}", markup=False)
+        return
+    out.print(head, markup=False)
+    out.print(counts, markup=False)
 
 
 @contextmanager
 def _step(message: str) -> Iterator[None]:
-    """A spinner on a terminal; nothing when stdout is a pipe or a file."""
-    if out.is_terminal:
+    """A spinner on a terminal; nothing when stdout is a pipe or a file, or under --quiet."""
+    if out.is_terminal and not _State.quiet:
         with out.status(message):
             yield
     else:
@@ -107,9 +156,9 @@ def _step(message: str) -> Iterator[None]:
 @contextmanager
 def collection_progress(console: Console | None = None) -> Iterator[ProgressCallback]:
     """A progress bar per collector (sql, lync...) on a terminal, updated from the collectors'
-    worker threads; nothing at all when the output is a pipe or a file."""
+    worker threads; nothing at all when the output is a pipe or a file, or under --quiet."""
     console = console or out
-    if not console.is_terminal:
+    if not console.is_terminal or _State.quiet:
         yield no_progress
         return
     columns = (TextColumn("collecting {task.description:<8}"), BarColumn(),
@@ -127,12 +176,18 @@ def collection_progress(console: Console | None = None) -> Iterator[ProgressCall
         yield update
 
 
-InventoryOpt = Annotated[Path, typer.Option("--inventory", "-i", help="Inventory YAML file.")]
+InventoryOpt = Annotated[Path, typer.Option("--inventory", "-i", metavar="FILE",
+                                             help="Inventory YAML file.")]
 NowOpt = Annotated[str | None, typer.Option(
-    "--now", help="Evaluate at this ISO 8601 time (default: the bundle's collection time).")]
+    "--now", metavar="TIME",
+    help="Evaluate at this ISO 8601 time (default: the bundle's collection time).")]
 FailUnderOpt = Annotated[float | None, typer.Option("--fail-under", min=0, max=100,
+                                                    metavar="SCORE",
                                                     help="Exit 1 below this score.")]
-WaiversOpt = Annotated[Path | None, typer.Option("--waivers", help="Waivers file "
-                                                 "(default: the one the inventory names).")]
+WaiversOpt = Annotated[Path | None, typer.Option("--waivers", metavar="FILE",
+                                                 help="Waivers file (default: the one the "
+                                                      "inventory names).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (its schema is in docs/).")]
 ReplayOpt = Annotated[Path | None, typer.Option(
-    "--replay", help="Take the evidence not collected live from a recorded bundle.")]
+    "--replay", metavar="BUNDLE",
+    help="Take the evidence not collected live from a recorded bundle.")]

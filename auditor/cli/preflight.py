@@ -11,12 +11,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from auditor.cli.common import _State, print_json, print_table
 from auditor.collect.base import PreflightCheck
 from auditor.collect.sql import preflight_sql
 from auditor.inventory import LoadedInventory
+from auditor.outputs import preflight_output
 
-PreflightInventoryOpt = Annotated[Path, typer.Option("--inventory", "-i",
+PreflightInventoryOpt = Annotated[Path, typer.Option("--inventory", "-i", metavar="FILE",
                                                      help="Inventory YAML file.")]
+PreflightJsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (its schema is in "
+                                                "docs/preflight.schema.json).")]
 
 
 def lync_checks(loaded: LoadedInventory) -> list[PreflightCheck]:
@@ -35,12 +39,15 @@ def lync_checks(loaded: LoadedInventory) -> list[PreflightCheck]:
 
 
 def render(checks: list[PreflightCheck], console: Console) -> None:
-    """One row per check, then the fix of each failed check in full (to copy and run)."""
-    table = Table("target", "check", "result", "detail", box=None, show_lines=False)
-    for c in checks:
-        table.add_row(c.target, c.check, "ok" if c.ok else "FAILED", c.detail)
-    console.print(table)
+    """One row per check (under --quiet, per failed check), then the fix of each failed check
+    in full (to copy and run)."""
     failed = [c for c in checks if not c.ok]
+    shown = failed if _State.quiet else checks
+    if shown:
+        table = Table("target", "check", "result", "detail", box=None, pad_edge=False)
+        for c in shown:
+            table.add_row(c.target, c.check, "ok" if c.ok else "FAILED", c.detail)
+        print_table(table, console)
     fixes = [c for c in failed if c.fix]
     if fixes:
         console.print("\nfixes:", markup=False)
@@ -49,7 +56,7 @@ def render(checks: list[PreflightCheck], console: Console) -> None:
     console.print(f"{len(checks)} checks, {len(failed)} failed", markup=False)
 
 
-def preflight(inventory: PreflightInventoryOpt) -> None:
+def preflight(inventory: PreflightInventoryOpt, as_json: PreflightJsonOpt = False) -> None:
     """Check reachability, login and every permission the probes need, with the fixes."""
     from auditor.cli import ExitCode, _guarded, out
     from auditor.pipeline import Toolkit
@@ -59,5 +66,8 @@ def preflight(inventory: PreflightInventoryOpt) -> None:
         return preflight_sql(loaded) + lync_checks(loaded)
 
     checks = _guarded(run)
-    render(checks, out)
+    if as_json:
+        print_json(preflight_output(str(inventory), checks))
+    else:
+        render(checks, out)
     raise typer.Exit(ExitCode.FINDINGS if any(not c.ok for c in checks) else ExitCode.OK)

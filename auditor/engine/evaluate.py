@@ -9,6 +9,7 @@ from typing import Any
 from auditor.engine.policy import params_resolver
 from auditor.engine.registry import CheckKind
 from auditor.engine.rules import Rule, RulePack
+from auditor.engine.selection import FULL_SCOPE, AuditScope
 from auditor.engine.waivers import Waiver
 from auditor.facts import Facts
 from auditor.findings import (
@@ -29,15 +30,18 @@ ESTATE_SUBJECT = Subject(id="estate", type=SubjectType.ESTATE, name="estate")
 
 def evaluate(facts: Facts, pack: RulePack, kinds: Mapping[str, CheckKind[Any]],
              inventory: LoadedInventory, waivers: Iterable[Waiver] = (),
-             only: Iterable[str] | None = None) -> list[Finding]:
-    """Findings for every rule (or only the named ones), sorted by rule and subject id."""
+             only: Iterable[str] | None = None, scope: AuditScope = FULL_SCOPE) -> list[Finding]:
+    """Findings for every rule the scope selects (or only the named ones), sorted by rule and
+    subject id; a scope that names subjects keeps only their findings."""
     wanted = {rule_id.upper() for rule_id in only} if only is not None else None
     by_key = {(w.rule, w.subject.lower()): w for w in waivers}
     findings: list[Finding] = []
     for rule in pack.rules:
-        if wanted is not None and rule.id not in wanted:
+        if (wanted is not None and rule.id not in wanted) or not scope.selects(rule):
             continue
         for verdict in _run_rule(rule, kinds[rule.check], facts, inventory):
+            if not scope.selects_subject(verdict.subject.id):
+                continue
             waiver = by_key.get((rule.id, verdict.subject.id.lower()))
             findings.append(_finding(rule, verdict, waiver, facts))
     return sorted(findings, key=lambda f: (f.rule_id, f.subject.id))

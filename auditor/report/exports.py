@@ -142,7 +142,7 @@ def md(text: str) -> str:
 def markdown_bytes(results: Results, view: ReportView) -> bytes:
     """A short Markdown summary to paste into a ticket."""
     o = view.overall
-    lines = [f"# {md(view.title)}", "",
+    lines = [f"# {md(view.title)}", "", *([md(view.partial), ""] if view.partial else []),
              f"**Score {md(o.score)} (grade {md(view.grade)})** · without waivers "
              f"{md(o.score_without_waivers)} · coverage {md(o.coverage)} · evaluated "
              f"{md(view.provenance.evaluated_at)}", "",

@@ -311,3 +311,4 @@ class ReportView:
     appendix: EvidenceAppendix
     embedded: EmbeddedEvidence | None
     evidence_note: str
+    partial: str = ""  # a partial audit's label (report/partial.py); empty for a full audit

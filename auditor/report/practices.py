@@ -81,8 +81,10 @@ def _practice_key(practice_id: str) -> tuple[int, str]:
 
 def practice_views(results: Results, pack: RulePack, summaries: Sequence[RuleSummary],
                evidence: EvidenceIndex, respond: Respond) -> tuple[PracticeView, ...]:
-    known: dict[str, Practice | None] = {p.id: p for p in pack.practices}
     by_practice = {p.id: p for p in results.by_practice}
+    # a partial audit shows only the practices it selected rules of
+    known: dict[str, Practice | None] = {p.id: p for p in pack.practices
+                                         if results.scope.complete or p.id in by_practice}
     for pid in [*by_practice, *(r.practice for r in summaries)]:
         known.setdefault(pid, None)
     grouped: dict[str, dict[str, list[Finding]]] = {}

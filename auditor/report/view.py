@@ -21,6 +21,7 @@ from auditor.report.badges import SEVERITY_BADGES, STATUS_BADGES, score_view
 from auditor.report.chartdata import build_charts
 from auditor.report.evidenceindex import EvidenceIndex
 from auditor.report.model import GroupRow, NotApplicableRow, ReportView, ResponseView, WaiverView
+from auditor.report.partial import partial_note, selected_pack
 from auditor.report.practices import practice_summaries, practice_views
 from auditor.report.provenance import build_provenance, embedded_bundle
 from auditor.report.responses import ManagementResponse, ResponseIndex
@@ -75,6 +76,7 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
                             lambda r: SEVERITY_BADGES[r.severity])
     counts = results.overall.counts
     charts = build_charts(results, pack, inventory, facts, history)
+    partial = partial_note(results, len(pack.rules))
     return ReportView(
         title=f"Backup and DR audit: {estate}", estate=estate,
         description=(f"Lync Server 2013 backup and disaster-recovery audit of {estate}: score "
@@ -83,7 +85,7 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         keywords="Lync Server 2013, backup, disaster recovery, audit, SQL Server",
         provenance=build_provenance(results, pack, generated_at, bundle, facts), overall=overall,
         grade=letter, grade_css="na" if letter == "n/a" else letter.lower(),
-        headline=f"Score {overall.score}, grade {letter}",
+        headline=f"Score {overall.score}, grade {letter}" + (" (partial audit)" if partial else ""),
         attention=needs_attention(results, summaries), practices=practices,
         errors=error_groups(results, evidence),
         waivers=tuple(WaiverView(w.rule, w.subject, w.reason, w.approver, w.expires,
@@ -103,7 +105,8 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         scope=build_scope(inventory, pack, bundle, findings, facts, results.now,
                           results.inventory_sha256),
         gaps=parts.gaps(findings, evidence.failed(), evidence.refs),
-        controls=parts.controls(pack, {r.id: r for r in summaries}, STATUS_BADGES.__getitem__),
+        controls=parts.controls(selected_pack(results, pack), {r.id: r for r in summaries},
+                                STATUS_BADGES.__getitem__),
         responses=parts.response_rows(
             findings, lambda f: index.find(f.rule_id, f.subject.id),
             STATUS_BADGES.__getitem__, results.now),
@@ -112,4 +115,4 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
                                for r in index.unused()),
         signoff=parts.SIGN_OFF,
         appendix=appendix(evidence.pairs(), appendix_mode, appendix_rows),
-        embedded=embedded, evidence_note=evidence_note)
+        embedded=embedded, evidence_note=evidence_note, partial=partial)
