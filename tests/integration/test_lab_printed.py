@@ -74,7 +74,7 @@ def sql_lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 def test_lab_sql_up_prints_an_audit_per_estate_that_gives_its_verdicts(
         sql_lab: tuple[str, Path]) -> None:
     output, cwd = sql_lab
-    printed = dict((estate, line) for line, estate in AUDIT_LINE.findall(output))
+    printed = {estate: line for line, estate in AUDIT_LINE.findall(output)}
     assert sorted(printed) == sorted(DEMO_ESTATES), output
     for estate, line in printed.items():
         check_audit(line, estate, cwd)
