@@ -17,14 +17,17 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-step() { printf 'wheel-check: %s\n' "$*"; }
+step() { printf 'wheel-check: [%3ds] %s\n' "$SECONDS" "$*"; }
+quiet() {  # run "$@" with its output in a log, shown only when it fails
+  local log=$1; shift
+  "$@" >"$log" 2>&1 || { cat "$log" >&2; echo "wheel-check: failed: $*" >&2; exit 1; }
+}
 
 # A copy of the tree without build leftovers (a stale build/ would leak files into the wheel).
 mkdir "$work/src"
 git ls-files -z --cached --others --exclude-standard | tar -c --null -T - | tar -x -C "$work/src"
 step "building the wheel with $PYTHON"
-"$PYTHON" -m pip wheel -q --no-deps -w "$work/dist" "$work/src" >"$work/build.log" 2>&1 \
-  || { cat "$work/build.log" >&2; exit 1; }
+quiet "$work/build.log" "$PYTHON" -m pip wheel -q --no-deps -w "$work/dist" "$work/src"
 wheel=$(ls "$work"/dist/*.whl)
 step "built $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB)"
 for data in auditor/lab/schema.sql auditor/data/rules/practices.yaml \
@@ -35,25 +38,26 @@ for data in auditor/lab/schema.sql auditor/data/rules/practices.yaml \
 done
 
 "$PYTHON" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q "$wheel"
+quiet "$work/pip.log" "$work/venv/bin/python" -m pip install -q "$wheel"
 cd "$work"  # nothing of the source tree on sys.path from here on
 where=$(venv/bin/python -c 'import auditor; print(auditor.__file__)')
 case "$where" in "$work"/venv/*) ;; *) echo "wheel-check: auditor imported from $where" >&2; exit 1 ;; esac
 step "installed into a fresh venv; auditor imports from $where"
 
-venv/bin/auditor demo --out demo >demo.log 2>&1 || { cat demo.log >&2; exit 1; }
+quiet demo.log venv/bin/auditor demo --out demo
 head -c 5 demo/report.pdf | grep -q '%PDF-' || { echo "wheel-check: no PDF written" >&2; exit 1; }
 step "auditor demo wrote demo/report.pdf ($(du -k demo/report.pdf | cut -f1) KiB)"
 
-venv/bin/python -m pip install -q "$wheel[lab]"
-venv/bin/auditor lab sql up --dir lab --estate healthy >lab-up.log 2>&1 \
-  || { cat lab-up.log >&2; exit 1; }
+quiet pip-lab.log venv/bin/python -m pip install -q "$wheel[lab]"
+step "installed the lab extra"
+quiet lab-up.log venv/bin/auditor lab sql up --dir lab --estate healthy
 lab_up=yes
 printed=$(grep -E '^\s+env \$\(cat .*\) .* audit --inventory' lab-up.log | head -1)
 step "lab sql up; running as printed:$printed"
 (cd "$work" && bash -c "$printed") >audit.log 2>&1 || [ $? -eq 1 ] \
   || { cat audit.log >&2; exit 1; }
 [ -s audit-healthy/results.json ] || { cat audit.log >&2; exit 1; }
-venv/bin/auditor lab sql down --dir lab
+step "$(grep -E '^score ' audit.log)"
+quiet lab-down.log venv/bin/auditor lab sql down --dir lab
 lab_up=""
-step "ok"
+step "lab sql down; ok"
