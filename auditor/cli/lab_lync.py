@@ -93,8 +93,9 @@ def _up(directory: Path, estate: str, port: int, latency: float,
     folder = _folder(directory, estate)
     state_path = folder / "endpoint.json"
     if state_path.exists():
-        raise InputError(state_path, "an endpoint is already up here; run `auditor lab lync "
-                         f"down --dir {directory} --estate {estate}` first")
+        raise InputError(state_path, "an endpoint is already up here; run "
+                         f"`{auditor_command()} lab lync down --dir {quoted(directory)} "
+                         f"--estate {estate}` first")
     folder.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(18)
     source = demo_root() / estate

@@ -75,7 +75,7 @@ def _up(directory: Path, wanted: list[str]) -> tuple[list[tuple[str, Path, Path,
                          f"{', '.join(DEMO_ESTATES)})")
     if (directory / STATE_FILE).exists():
         raise InputError(directory / STATE_FILE, "a lab is already up here; run "
-                         f"`auditor lab sql down --dir {directory}` first")
+                         f"`{auditor_command()} lab sql down --dir {quoted(directory)}` first")
     cluster = LabCluster.start()
     try:
         built = [build_estate(cluster, demo_root() / name, directory)
