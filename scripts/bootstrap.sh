@@ -7,8 +7,8 @@
 #   scripts/bootstrap.sh install P     install profile P (demo, lab or test) and run nothing
 #   scripts/bootstrap.sh               the same as `install test` (a development set-up)
 #
-# System packages come from apt-get (only those missing; run as root or with sudo); their output
-# goes to a log that is printed when apt-get fails. Python packages go into .venv.
+# System packages come from apt-get (only those missing; run as root or with sudo), Python
+# packages go into .venv; apt-get's and pip's output go to a log that is printed if they fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -103,7 +103,7 @@ configure_freetds() {
 
 # The venv is remade when pyproject.toml changed or a profile needs extras it lacks.
 make_venv() {
-  local extras=$1 stamp=.venv/.installed have=""
+  local extras=$1 stamp=.venv/.installed have="" log
   [ -f "$stamp" ] && have=$(cat "$stamp")
   if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ ! pyproject.toml -nt "$stamp" ] \
      && covers "$have" "$extras"; then
@@ -111,9 +111,15 @@ make_venv() {
   fi
   extras=$(merge "$have" "$extras")
   echo "bootstrap: installing into .venv (${extras:-no extras}) with $PYTHON"
-  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
+  log=$(mktemp "${TMPDIR:-/tmp}/auditor-pip.XXXXXX.log")
+  if ! { { [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv; } \
+         && .venv/bin/python -m pip install -q --upgrade pip \
+         && .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "bootstrap: installing into .venv failed (above, and in $log)" >&2
+    exit 1
+  fi
+  rm -f "$log"
   echo "$extras" > "$stamp"
 }
 
