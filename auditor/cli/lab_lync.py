@@ -58,7 +58,8 @@ def up(
                   f"inventory: {inv}\nsecrets and the connect map: {env} (mode 0600)\n"
                   f"audit the estate, its Lync side live:\n"
                   f"  {audit_command(estate, env, inv, inventory)}\n"
-                  f"stop it with: {auditor_command()} lab lync down --dir {quoted(directory)} "
+                  f"stop it with: {auditor_command()} lab lync down "
+                  f"--dir {quoted(directory.absolute())} "
                   f"--estate {estate}", markup=False)
 
 
@@ -74,7 +75,7 @@ def audit_command(estate: str, env: Path, inventory: Path, base: Path | None) ->
     envs = [env]
     replay = demo_root() / estate / "evidence.json"
     if base is not None and (base.parent / "replay.json").is_file():
-        replay = base.parent / "replay.json"
+        replay = (base.parent / "replay.json").absolute()
         if (base.parent.parent / SQL_ENV_FILE).is_file():
             envs.insert(0, base.parent.parent / SQL_ENV_FILE)
     variables = " ".join(f"$(cat {quoted(path.absolute())})" for path in envs)
