@@ -1,11 +1,12 @@
-# `make test` and `make demo` install what they need first (scripts/bootstrap.sh).
+# The README's two commands are `scripts/bootstrap.sh demo` and `scripts/bootstrap.sh test` (they
+# install make itself on a bare Debian); these targets install what they need first, too.
 VENV := .venv/bin
 DEMO_OUT ?= auditor-demo
 
-.PHONY: setup test lint typecheck unit demo docs golden clean
+.PHONY: setup test lint typecheck unit demo docs golden wheel-check clean
 
 setup:
-	@scripts/bootstrap.sh
+	@scripts/bootstrap.sh install test
 
 lint: setup
 	$(VENV)/ruff check auditor tests benchmarks tools
@@ -18,8 +19,13 @@ unit: setup
 
 test: setup lint typecheck unit
 
-demo: setup
+demo:
+	@scripts/bootstrap.sh install demo
 	$(VENV)/auditor demo --out $(DEMO_OUT)
+
+# The built wheel in a fresh venv: `auditor demo`, and `auditor lab sql up/down` with [lab].
+wheel-check: setup
+	scripts/wheel-check.sh
 
 docs: setup
 	$(VENV)/auditor rules doc > docs/rules.md

@@ -17,6 +17,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from auditor.cli.executable import auditor_command, quoted
+
 app = typer.Typer(help="A loopback WinRM endpoint standing in for the Lync servers.",
                   no_args_is_help=True)
 
@@ -54,10 +56,31 @@ def up(
     console.print(f"WinRM endpoint for {estate} on https://127.0.0.1:{state['port']}/wsman "
                   f"(pid {state['pid']}, CA {state['ca_cert']})\n"
                   f"inventory: {inv}\nsecrets and the connect map: {env} (mode 0600)\n"
-                  f"collect the Lync side live:\n"
-                  f"  env $(cat {env}) auditor audit --inventory {inv} --out audit-{estate}\n"
-                  f"stop it with: auditor lab lync down --dir {directory} --estate {estate}",
-                  markup=False)
+                  f"audit the estate, its Lync side live:\n"
+                  f"  {audit_command(estate, env, inv, inventory)}\n"
+                  f"stop it with: {auditor_command()} lab lync down "
+                  f"--dir {quoted(directory.absolute())} "
+                  f"--estate {estate}", markup=False)
+
+
+def audit_command(estate: str, env: Path, inventory: Path, base: Path | None) -> str:
+    """The audit of the estate as printed: Lync live, the rest from the estate's recording.
+
+    Without the SQL evidence, records and dates of the recording most rules could not assess.
+    With `--inventory` from `lab sql up`, SQL is live too: that lab's replay.json and lab.env.
+    """
+    from auditor.cli.lab_sql import ENV_FILE as SQL_ENV_FILE
+    from auditor.lab.demo import demo_root
+
+    envs = [env]
+    replay = demo_root() / estate / "evidence.json"
+    if base is not None and (base.parent / "replay.json").is_file():
+        replay = (base.parent / "replay.json").absolute()
+        if (base.parent.parent / SQL_ENV_FILE).is_file():
+            envs.insert(0, base.parent.parent / SQL_ENV_FILE)
+    variables = " ".join(f"$(cat {quoted(path.absolute())})" for path in envs)
+    return (f"env {variables} {auditor_command()} audit --inventory {quoted(inventory.absolute())}"
+            f" --replay {quoted(replay)} --out audit-{estate}")
 
 
 def _up(directory: Path, estate: str, port: int, latency: float,
@@ -71,8 +94,9 @@ def _up(directory: Path, estate: str, port: int, latency: float,
     folder = _folder(directory, estate)
     state_path = folder / "endpoint.json"
     if state_path.exists():
-        raise InputError(state_path, "an endpoint is already up here; run `auditor lab lync "
-                         f"down --dir {directory} --estate {estate}` first")
+        raise InputError(state_path, "an endpoint is already up here; run "
+                         f"`{auditor_command()} lab lync down --dir {quoted(directory)} "
+                         f"--estate {estate}` first")
     folder.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(18)
     source = demo_root() / estate

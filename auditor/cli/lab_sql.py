@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from auditor.cli.executable import auditor_command, quoted
+
 app = typer.Typer(help="A local PostgreSQL lab standing in for the SQL Server back ends.",
                   no_args_is_help=True)
 
@@ -40,14 +42,20 @@ def up(
     for name, inventory, _replay, count in built:
         table.add_row(name, str(count), str(inventory))
     console.print(table)
+    console.print(printed_commands(directory, built, preflight), markup=False)
+
+
+def printed_commands(directory: Path, built: list[tuple[str, Path, Path, int]],
+                     preflight: Path) -> str:
+    """What `up` tells the user to run next: commands that work as printed, in any shell."""
     env = directory / ENV_FILE
-    name, inventory, replay, _ = built[0]
-    console.print(f"\nlab up; passwords in {env} (mode 0600). Audit an estate live:\n"
-                  f"  env $(cat {env}) auditor audit --inventory {inventory} "
-                  f"--replay {replay} --out audit-{name}\n"
-                  f"Check the permissions the probes need (one login has none):\n"
-                  f"  env $(cat {env}) auditor preflight --inventory {preflight}\n"
-                  f"stop it with: auditor lab sql down --dir {directory}", markup=False)
+    run = f"env $(cat {quoted(env)}) {auditor_command()}"
+    audits = "".join(f"  {run} audit --inventory {quoted(inventory)} --replay {quoted(replay)} "
+                     f"--out audit-{name}\n" for name, inventory, replay, _ in built)
+    return (f"\nlab up; passwords in {env} (mode 0600). Audit each estate live:\n{audits}"
+            f"Check the permissions the probes need (one login has none):\n"
+            f"  {run} preflight --inventory {quoted(preflight)}\n"
+            f"stop it with: {auditor_command()} lab sql down --dir {quoted(directory)}")
 
 
 def _up(directory: Path, wanted: list[str]) -> tuple[list[tuple[str, Path, Path, int]], Path]:
@@ -68,7 +76,7 @@ def _up(directory: Path, wanted: list[str]) -> tuple[list[tuple[str, Path, Path,
                          f"{', '.join(DEMO_ESTATES)})")
     if (directory / STATE_FILE).exists():
         raise InputError(directory / STATE_FILE, "a lab is already up here; run "
-                         f"`auditor lab sql down --dir {directory}` first")
+                         f"`{auditor_command()} lab sql down --dir {quoted(directory)}` first")
     cluster = LabCluster.start()
     try:
         present = dt.datetime.now(dt.UTC)  # a live audit is judged at its own time

@@ -148,7 +148,8 @@ def scrub(text: str, secrets: Sequence[str | None]) -> str:
 
 _DENIED = re.compile(
     r"(?i)password authentication failed|login failed|authentication failed|no pg_hba\.conf|"
-    r"permission denied|permission was denied|cannot open database|does not exist|"
+    r"permission denied|permission was denied|cannot open database|"
+    r"(database|role) \"[^\"]*\" does not exist|"  # not FreeTDS's "server ... does not exist"
     r"not able to access the database|role .* is not permitted to log in|\((18456|4060|916)\)")
 _UNREACHABLE = re.compile(
     r"(?i)could not translate host|name or service not known|connection refused|timeout expired|"
@@ -157,6 +158,30 @@ _UNREACHABLE = re.compile(
 _PERMISSION = re.compile(r"(?i)permission denied|permission was denied|\((229|230|262|297|300)\)")
 _TIMEOUT = re.compile(r"(?i)statement timeout|query timeout|timeout expired|canceling statement")
 _LOST_STATES = frozenset({"08S01", "08003", "08007", "57P01", "57P02", "57P03", "HYT01"})
+
+
+# unixODBC's driver manager, for a DRIVER= name not in odbcinst.ini or a library not on disk
+_NO_DRIVER = re.compile(r"(?i)can't open lib '([^']*)'")
+
+
+def driver_missing(driver: str) -> str:
+    """What to say when the driver manager cannot load a driver: its name and its package."""
+    return f"ODBC driver {driver!r} is not installed; {driver_package(driver)}"
+
+
+def driver_package(driver: str) -> str:
+    """Where the named driver comes from (FreeTDS is Debian's; Microsoft's are not)."""
+    name = driver.lower()
+    microsoft = re.search(r"odbc driver (\d+) for sql server", name)
+    if "freetds" in name or "tdsodbc" in name:
+        return "on Debian: apt-get install tdsodbc"
+    if microsoft:
+        return (f"install Microsoft's msodbcsql{microsoft.group(1)} (from Microsoft's package "
+                "repository; Debian has none), or use FreeTDS (apt-get install tdsodbc; "
+                "docs/sql-collection.md)")
+    if "postgres" in name or "psqlodbc" in name:
+        return "on Debian: apt-get install odbc-postgresql"
+    return "install it and register it with odbcinst (`odbcinst -q -d` lists the installed ones)"
 
 
 @dataclass(frozen=True)
@@ -184,6 +209,9 @@ def describe(exc: BaseException, secrets: Sequence[str | None]) -> tuple[str, st
 def connect_failure(exc: BaseException, secrets: Sequence[str | None]) -> Failure:
     """Login failed -> denied; no answer, no host, refused -> unreachable; else error."""
     state, message = describe(exc, secrets)
+    missing = _NO_DRIVER.search(message)
+    if missing:
+        return Failure(Status.ERROR, driver_missing(missing.group(1)))
     if state.startswith("28") or _DENIED.search(message):
         return Failure(Status.DENIED, message)
     if state in ("HYT00", "HYT01", "08001", "08S01", "08004") or _UNREACHABLE.search(message):

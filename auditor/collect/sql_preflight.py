@@ -6,6 +6,9 @@ import re
 import socket
 import time
 from enum import StrEnum
+from pathlib import Path
+
+import pyodbc
 
 from auditor.collect.base import PreflightCheck
 from auditor.collect.credentials import Secret
@@ -14,6 +17,8 @@ from auditor.collect.sql_connect import (
     DriverKind,
     Failure,
     driver_kind,
+    driver_missing,
+    driver_package,
     get_key,
     parse_connection_string,
 )
@@ -71,6 +76,8 @@ PERMISSION_FIX: dict[Permission, str] = {
 def _endpoint(inst: SqlInstance) -> tuple[str, int] | None:
     """(host, port) from the connection string, when it names a TCP port."""
     pairs = parse_connection_string(inst.connection or "")
+    if driver_kind(pairs) is DriverKind.FREETDS and get_key(pairs, "Servername"):
+        return None  # a freetds.conf section holds the host and port
     server = get_key(pairs, "SERVER") or get_key(pairs, "Servername") or inst.host
     server = re.sub(r"(?i)^tcp:", "", server)
     port_text = get_key(pairs, "PORT")
@@ -90,8 +97,8 @@ def _tcp_check(inst: SqlInstance) -> PreflightCheck:
     where = inst.server_name
     endpoint = _endpoint(inst)
     if endpoint is None:
-        return PreflightCheck(where, "reachable", True, "named instance: the port comes from "
-                              "SQL Browser (checked by the login below)")
+        return PreflightCheck(where, "reachable", True, "the port comes from SQL Browser or "
+                              "freetds.conf (checked by the login below)")
     host, port = endpoint
     started = time.monotonic()
     try:
@@ -116,9 +123,39 @@ def preflight_sql(loaded: LoadedInventory, *, interactive: bool | None = None,
                                          "the inventory gives no connection string",
                                          fix="add connection: to the instance"))
             continue
+        driver = _driver_check(inst)
+        checks.extend(c for c in (driver, _certificate_check(inst)) if c is not None)
         checks.append(_tcp_check(inst))
-        checks.extend(_login_and_permissions(collector, inst))
+        if driver is None or driver.ok:  # without its driver no login can be tried
+            checks.extend(_login_and_permissions(collector, inst))
     return checks
+
+
+def _driver_check(inst: SqlInstance) -> PreflightCheck | None:
+    """Is the DRIVER= of the string registered with the driver manager (or a file on disk)?"""
+    driver = get_key(parse_connection_string(inst.connection or ""), "DRIVER")
+    if not driver:
+        return None  # a DSN= names its driver in odbc.ini; the login below tells
+    registered = {name.lower() for name in pyodbc.drivers()}
+    if driver.lower() in registered or (driver.startswith("/") and Path(driver).is_file()):
+        return PreflightCheck(inst.server_name, "driver", True, f"ODBC driver {driver!r} found")
+    return PreflightCheck(inst.server_name, "driver", False, driver_missing(driver),
+                          fix=driver_package(driver))
+
+
+def _certificate_check(inst: SqlInstance) -> PreflightCheck | None:
+    """FreeTDS 1.3 (Debian 12) reads freetds.conf, and so its `ca file`, only for Servername=."""
+    pairs = parse_connection_string(inst.connection or "")
+    if not inst.encrypt or driver_kind(pairs) is not DriverKind.FREETDS:
+        return None
+    if get_key(pairs, "Servername") or get_key(pairs, "DSN"):
+        return None  # freetds.conf applies: its `ca file` (the set-up writes `system`) decides
+    return PreflightCheck(
+        inst.server_name, "certificate", False, "FreeTDS encrypts but accepts any server "
+        "certificate with SERVER=: it reads freetds.conf (and its `ca file`) only for Servername=",
+        fix="name the server in /etc/freetds/freetds.conf ([NAME] with host, port, tds version) "
+        "and connect with DRIVER={FreeTDS};Servername=NAME;DATABASE=msdb; "
+        "(docs/sql-collection.md)")
 
 
 def _login_and_permissions(collector: SqlCollector, inst: SqlInstance) -> list[PreflightCheck]:

@@ -51,7 +51,7 @@ def test_up_writes_a_ready_inventory_and_down_removes_everything(
         bare = [c for c in checks if c.target == NO_GRANTS_SERVER]
         assert granted
         assert all(c.ok for c in granted), granted
-        assert [c.check for c in bare if c.ok] == ["reachable", "login"]
+        assert [c.check for c in bare if c.ok] == ["driver", "reachable", "login"]
         missing = [c for c in bare if not c.ok]
         assert len(missing) >= 4
         assert all(c.fix for c in missing), missing
