@@ -133,11 +133,11 @@ def test_scrub_masks_secret_fragments_in_messages(message: str) -> None:
 
 
 def test_scrub_masks_every_form_of_a_known_secret() -> None:
-    secret = "p;w}d\\x"
-    forms = secret_forms(secret, "svc")
+    given = "p;w}d\\x"
+    forms = secret_forms(given, "svc")
     assert "{p;w}}d\\x}" in forms
     assert "p;w}d\\\\x" in forms  # as repr() writes it
     for form in forms:
         assert form not in scrub_text(f"driver said: {form}!", forms), form
-    assert scrub_text("login failed for user svc (SERVER=a;DATABASE=msdb)", [secret]) == \
+    assert scrub_text("login failed for user svc (SERVER=a;DATABASE=msdb)", [given]) == \
         "login failed for user svc (SERVER=a;DATABASE=msdb)"
