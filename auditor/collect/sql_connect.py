@@ -22,8 +22,10 @@ from auditor.evidence import ObservationStatus
 from auditor.inventory import SqlInstance
 
 Status = ObservationStatus
-__all__ = ["ConnectionStringError", "format_value", "get_key", "mask_connection_string",
-           "parse_connection_string", "scrub"]
+__all__ = [  # the connection-string helpers of auditor.connect are re-exported for collect/
+    "TLS_KEYWORDS", "ConnectionStringError", "DriverKind", "Failure", "build_connection_string",
+    "connect_failure", "describe", "driver_kind", "format_value", "get_key",
+    "mask_connection_string", "parse_connection_string", "query_failure", "scrub"]
 
 
 # --- connection strings -------------------------------------------------------------------

@@ -40,13 +40,13 @@ def templates_dir() -> Path:
     return Path(auditor.__file__).parent / "data" / "report_templates"
 
 
-def shown(value: Any) -> Any:
+def shown(value: Any) -> str:
     """Every `{{ ... }}` of the templates passes here before it is escaped: control characters
     and bidirectional overrides become visible `<U+XXXX>` (text.visible), in text, in
     attributes and in markup built in Python (SVG charts), so no template can forget one."""
     if hasattr(value, "__html__"):
         return Markup(visible_html(value.__html__()))  # noqa: S704 - already markup
-    return visible(value) if isinstance(value, str) else value
+    return visible(str(value))  # what autoescape would have done with it, made visible
 
 
 @functools.cache
