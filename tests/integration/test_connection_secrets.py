@@ -25,6 +25,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from auditor.cli import app as cli_app
+from auditor.cli.common import _State
 from auditor.lab.cluster import LabCluster
 from tests.integration.labkit import edit_inventory, healthy_copy
 from tests.unit.test_connection_secrets import CANARY, SECRET_CASES
@@ -38,14 +39,16 @@ FORMATS = "html,pdf,json,csv,junit,md"
 
 @pytest.fixture
 def auditor_logger() -> Iterator[None]:
-    """`--debug` in process adds a handler to the `auditor` logger: take it away after."""
+    """`--debug` in process adds a handler to the `auditor` logger and leaves the CLI in debug
+    mode (for sub-apps invoked without the root callback): undo both after."""
     logger = logging.getLogger("auditor")
-    handlers, level = list(logger.handlers), logger.level
+    handlers, level, debug = list(logger.handlers), logger.level, _State.debug
     yield
     for handler in logger.handlers[:]:
         if handler not in handlers:
             logger.removeHandler(handler)
     logger.setLevel(level)
+    _State.debug = debug
 
 
 def _inventory(tmp_path: Path, connection: str) -> Path:
