@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from auditor.connect.secrets import refusal
 from auditor.errors import InputError
 from auditor.yamlio import LineMap, dotted, line_of, load_yaml, validate
 
@@ -96,9 +103,6 @@ class Server(Model):
     site: str | None = None
 
 
-_FORBIDDEN_IN_CONNECTION = re.compile(r"(?i)(^|;)\s*(pwd|password)\s*=")
-
-
 class SqlInstance(Model):
     """A SQL Server instance holding Lync stores."""
 
@@ -116,10 +120,16 @@ class SqlInstance(Model):
     login_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 15
     query_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 120
 
+    @field_validator("connection")
+    @classmethod
+    def _no_secret(cls, value: str | None) -> str | None:
+        refused = refusal(value) if value else None
+        if refused:
+            raise ValueError(refused)  # names the keyword, never the value
+        return value
+
     @model_validator(mode="after")
     def _checks(self) -> Self:
-        if self.connection and _FORBIDDEN_IN_CONNECTION.search(self.connection):
-            raise ValueError("connection string must not hold a password; use credential")
         unknown = [s for s in self.stores if s.lower() not in KNOWN_STORES]
         if unknown:
             raise ValueError(f"unknown Lync store {unknown[0]!r}")

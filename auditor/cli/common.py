@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from enum import IntEnum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from auditor import __version__
 from auditor.cli.problems import unassessed_warning
@@ -29,10 +30,20 @@ from auditor.collect.base import Progress as ProgressCallback
 from auditor.collect.base import no_progress
 from auditor.errors import AuditorError, InputError
 from auditor.findings import Status
+from auditor.report.text import visible
 from auditor.results import Results
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class SafeConsole(Console):
+    """A console on which no printed text can move the cursor, recolour the terminal or reverse
+    the line: every string (in print, in table cells) goes through report.text.visible."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(visible(text), **options)
+
+
+out = SafeConsole(highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 # A table printed to a pipe or a file is laid out this wide, so that no row wraps (each row
 # stays one greppable line) whatever the terminal the command was started from.

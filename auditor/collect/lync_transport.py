@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -14,6 +13,7 @@ import requests
 from pypsrp.exceptions import AuthenticationError, WinRMTransportError, WSManFaultError
 
 from auditor.collect.credentials import Secret
+from auditor.connect.secrets import scrub_text, secret_forms
 from auditor.evidence import ObservationStatus
 
 Status = ObservationStatus
@@ -77,15 +77,11 @@ def guarded_logs(secret: Secret | None) -> Iterator[None]:
 
 
 def scrub(text: str, secret: Secret | None) -> str:
-    """The text without the password, in any form the transports could have echoed."""
-    if secret is None or not secret.password:
-        return text
-    forms = {secret.password}
-    if secret.username is not None:
-        forms.add(base64.b64encode(f"{secret.username}:{secret.password}".encode()).decode())
-    for form in forms:
-        text = text.replace(form, "***")
-    return text
+    """The text without the password, in any form the transports could have echoed (as is,
+    escaped, or in a Basic-auth token), and without any secret-bearing keyword's value."""
+    if secret is None:
+        return scrub_text(text)
+    return scrub_text(text, secret_forms(secret.password, secret.username))
 
 
 def transport_failure(exc: BaseException, where: str, *, opening: bool) -> Failure:

@@ -21,6 +21,7 @@ from auditor.collect.sql_connect import (
     Failure,
     build_connection_string,
     connect_failure,
+    mask_connection_string,
     query_failure,
     scrub,
 )
@@ -124,7 +125,7 @@ class _Session:
     def open(self) -> Failure | None:
         """Connect, learn the dialect and set the query timeout; a Failure when it cannot."""
         log.debug("sql %s: connecting (%s)", self.inst.server_name,
-                  scrub(self.conn_str, self.secrets))
+                  mask_connection_string(self.conn_str))
         try:
             self.conn = self.connect(self.conn_str, timeout=self.inst.login_timeout_seconds,
                                      autocommit=True)

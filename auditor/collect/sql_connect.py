@@ -9,10 +9,23 @@ from enum import StrEnum
 from typing import Any
 
 from auditor.collect.credentials import Secret
+from auditor.connect.odbc import (
+    ConnectionStringError,
+    Pairs,
+    format_pairs,
+    format_value,
+    get_key,
+    parse_connection_string,
+)
+from auditor.connect.secrets import mask_connection_string, refusal, scrub_text
 from auditor.evidence import ObservationStatus
 from auditor.inventory import SqlInstance
 
 Status = ObservationStatus
+__all__ = [  # the connection-string helpers of auditor.connect are re-exported for collect/
+    "TLS_KEYWORDS", "ConnectionStringError", "DriverKind", "Failure", "build_connection_string",
+    "connect_failure", "describe", "driver_kind", "format_value", "get_key",
+    "mask_connection_string", "parse_connection_string", "query_failure", "scrub"]
 
 
 # --- connection strings -------------------------------------------------------------------
@@ -36,62 +49,7 @@ TLS_KEYWORDS: dict[DriverKind, tuple[str, str, str, frozenset[str]]] = {
 }
 
 
-class ConnectionStringError(ValueError):
-    """The inventory's connection string cannot be used as it stands."""
-
-
-def parse_connection_string(text: str) -> list[tuple[str, str]]:
-    """`KEY=value;KEY={va;lue}` -> [(KEY, value)], braces removed and `}}` unescaped."""
-    pairs: list[tuple[str, str]] = []
-    i = 0
-    while i < len(text):
-        eq = text.find("=", i)
-        if eq < 0:
-            if text[i:].strip(" ;"):
-                raise ConnectionStringError(f"no '=' after {text[i:].strip()[:20]!r}")
-            break
-        key = text[i:eq].strip(" ;")
-        if text[eq + 1:eq + 2] == "{":
-            value, i = _braced(text, eq + 2)
-        else:
-            end = text.find(";", eq + 1)
-            end = len(text) if end < 0 else end
-            value, i = text[eq + 1:end].strip(), end + 1
-        pairs.append((key, value))
-    return pairs
-
-
-def _braced(text: str, start: int) -> tuple[str, int]:
-    out, i = [], start
-    while i < len(text):
-        if text[i] == "}":
-            if text[i + 1:i + 2] == "}":
-                out.append("}")
-                i += 2
-                continue
-            end = text.find(";", i + 1)
-            return "".join(out), (len(text) if end < 0 else end + 1)
-        out.append(text[i])
-        i += 1
-    raise ConnectionStringError("a '{' value is not closed")
-
-
-def format_value(value: str) -> str:
-    """A connection-string value, braced when it holds anything special."""
-    if value and not re.search(r"[;{}=\s]", value) and value[0] != "{":
-        return value
-    return "{" + value.replace("}", "}}") + "}"
-
-
-def get_key(pairs: list[tuple[str, str]], key: str) -> str | None:
-    """The value of a keyword, case-insensitively."""
-    for k, v in pairs:
-        if k.lower() == key.lower():
-            return v
-    return None
-
-
-def driver_kind(pairs: list[tuple[str, str]]) -> DriverKind:
+def driver_kind(pairs: Pairs) -> DriverKind:
     """Which family the DRIVER= keyword names."""
     driver = (get_key(pairs, "DRIVER") or "").lower()
     if "freetds" in driver or "tdsodbc" in driver:
@@ -107,6 +65,9 @@ def build_connection_string(inst: SqlInstance, secret: Secret | None) -> str:
     """The instance's string plus TLS, user and (last, at connect time only) the password."""
     if not inst.connection:
         raise ConnectionStringError("the inventory gives no connection string")
+    refused = refusal(inst.connection)  # the inventory refuses these already; never send one
+    if refused:
+        raise ConnectionStringError(refused)
     pairs = parse_connection_string(inst.connection)
     kind = driver_kind(pairs)
     if kind is DriverKind.UNKNOWN:
@@ -129,19 +90,13 @@ def build_connection_string(inst: SqlInstance, secret: Secret | None) -> str:
         if secret.username and get_key(pairs, "UID") is None:
             pairs.append(("UID", secret.username))
         pairs.append(("PWD", secret.password))
-    return ";".join(f"{k}={format_value(v)}" for k, v in pairs) + ";"
-
-
-_PWD_FRAGMENT = re.compile(r"(?i)\b(pwd|password)\s*=\s*(\{(?:[^}]|\}\})*\}?|[^;]*)")
+    return format_pairs(pairs)
 
 
 def scrub(text: str, secrets: Sequence[str | None]) -> str:
-    """The text with every secret (plain or braced) and every PWD=... fragment masked."""
-    for value in secrets:
-        if value:
-            for form in (format_value(value), value.replace("}", "}}"), value):
-                text = text.replace(form, "***")
-    return _PWD_FRAGMENT.sub(lambda m: f"{m.group(1)}=***", text)
+    """The text with every secret (in any form) masked, and the value of every connection-string
+    keyword in it that is not on the allow-list (auditor.connect.secrets)."""
+    return scrub_text(text, secrets)
 
 
 # --- errors -> statuses -------------------------------------------------------------------

@@ -7,12 +7,14 @@ import csv
 import io
 import json
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from typing import Any
 
 from auditor.findings import STATUS_ORDER, Finding, Status
 from auditor.report.model import ReportView, ResponseView
+from auditor.report.text import visible
 from auditor.results import Results
 
 CSV_COLUMNS = (
@@ -40,8 +42,15 @@ def _json(value: Any) -> str:
 
 
 def _safe_cell(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    return "'" + text if text.startswith(_FORMULA) else text
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection), with hostile
+    characters made visible. The check sees the text as NFKC makes it, so the fullwidth
+    U+FF1D, U+FF0B, U+FF0D and U+FF20 (which a spreadsheet may take for = + - @) are caught,
+    and also after leading spaces."""
+    text = visible(text)
+    probe = unicodedata.normalize("NFKC", text)
+    if probe.startswith(_FORMULA) or probe.lstrip(" ").startswith(_FORMULA):
+        return "'" + text
+    return text
 
 
 def _titles(results: Results) -> dict[str, str]:
@@ -69,7 +78,7 @@ def csv_bytes(results: Results, view: ReportView) -> bytes:
 
 
 def _x(text: str) -> str:
-    return _XML_BAD.sub("\ufffd", text)
+    return _XML_BAD.sub("\ufffd", visible(text))
 
 
 def _details(f: Finding) -> str:
@@ -135,8 +144,9 @@ def junit_bytes(results: Results) -> bytes:
 
 
 def md(text: str) -> str:
-    """Text safe inside Markdown, on one line: every markup character escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """Text safe inside Markdown, on one line: every markup character escaped, hostile
+    characters made visible."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(visible(text).split()))
 
 
 def markdown_bytes(results: Results, view: ReportView) -> bytes:
@@ -189,5 +199,5 @@ def _findings(results: Results) -> list[str]:
 
 def _code(text: str) -> str:
     """Text inside a code span: a backtick would end it, so it becomes a quote."""
-    return " ".join(text.replace("`", "'").split())
+    return " ".join(visible(text).replace("`", "'").split())
 

@@ -23,6 +23,7 @@ from markupsafe import Markup
 import auditor
 from auditor.report.appendix import AppendixMode, EvidenceDetail
 from auditor.report.model import FindingView, PracticeView, ReportView, RuleView
+from auditor.report.text import visible, visible_html
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -39,14 +40,24 @@ def templates_dir() -> Path:
     return Path(auditor.__file__).parent / "data" / "report_templates"
 
 
+def shown(value: Any) -> str:
+    """Every `{{ ... }}` of the templates passes here before it is escaped: control characters
+    and bidirectional overrides become visible `<U+XXXX>` (text.visible), in text, in
+    attributes and in markup built in Python (SVG charts), so no template can forget one."""
+    if hasattr(value, "__html__"):
+        return Markup(visible_html(value.__html__()))  # noqa: S704 - already markup
+    return visible(str(value))  # what autoescape would have done with it, made visible
+
+
 @functools.cache
 def environment() -> Environment:
-    """Autoescaping (html, j2 and by default), strict about undefined names."""
+    """Autoescaping (html, j2 and by default), strict about undefined names, and every output
+    expression made visible (shown)."""
     return Environment(
         loader=FileSystemLoader(templates_dir()),
         autoescape=select_autoescape(["html", "j2"], default=True),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True)
+        keep_trailing_newline=True, finalize=shown)
 
 
 def _shipped(name: str) -> Markup:

@@ -14,6 +14,29 @@ _SMALL_DICT = 8
 _SMALL_LIST = 12
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _GRADES: tuple[tuple[float, str], ...] = ((90, "A"), (80, "B"), (70, "C"), (60, "D"))
+# Characters that hide or reorder text: C0/C1 controls but tab and newline, the bidirectional
+# marks, embeddings, overrides and isolates, the line/paragraph separators, and lone surrogates
+# (which no UTF-8 file can hold).
+_HOSTILE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                      "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def codepoint(char: str) -> str:
+    """`<U+202E>`: how a hostile character is shown."""
+    return f"<U+{ord(char):04X}>"
+
+
+def visible(text: str) -> str:
+    """The text with every control character and bidirectional override shown as `<U+XXXX>`,
+    so that a name cannot reverse, hide or overwrite what follows it. The one function every
+    output uses: HTML and PDF (the template environment's finalize), Markdown, CSV, JUnit XML
+    and the terminal."""
+    return _HOSTILE.sub(lambda m: codepoint(m.group()), text)
+
+
+def visible_html(html: str) -> str:
+    """visible() for text that is already HTML: the escape is written as `&lt;U+XXXX&gt;`."""
+    return _HOSTILE.sub(lambda m: f"&lt;U+{ord(m.group()):04X}&gt;", html)
 
 
 def when(value: dt.datetime) -> str:
