@@ -164,9 +164,7 @@ def _inconsistencies(path: Path, results: Results) -> list[InputError]:
         own = [f for f in findings if f.rule_id == rule.id]
         checks += [(f"rules[{i}].subjects", rule.subjects, len(own)),
                    (f"rules[{i}].status", rule.status, worst([f.status for f in own]))]
-    problems = [InputError(path, "does not match the findings (the file was edited or "
-                           "damaged)", field=field)
-                for field, stored, computed in checks if stored != computed]
+    problems = []
     rules = {r.id: (r.practice, r.severity) for r in results.rules}
     for i, finding in enumerate(findings):
         if rules.get(finding.rule_id) != (finding.practice, finding.severity):
@@ -175,7 +173,10 @@ def _inconsistencies(path: Path, results: Results) -> list[InputError]:
         elif finding.status not in (Status.WAIVED, finding.status_before_waiver):
             problems.append(InputError(path, "status differs from status_before_waiver "
                                        "without a waiver", field=f"findings[{i}].status"))
-    return problems
+    # A finding at fault makes every total disagree: name the finding, not the totals.
+    return problems or [InputError(path, "does not match the findings (the file was edited "
+                                   "or damaged)", field=field)
+                        for field, stored, computed in checks if stored != computed]
 
 
 def results_json_schema() -> dict[str, object]:

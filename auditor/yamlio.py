@@ -129,7 +129,9 @@ def _read_plain_text(path: Path) -> str:
 
 
 def _character(char: str) -> str:
-    return f"control character U+{ord(char):04X}"
+    kind = "lone surrogate" if "\ud800" <= char <= "\udfff" else (
+        "noncharacter" if char in "\ufffe\uffff" else "control character")
+    return f"{kind} U+{ord(char):04X}"
 
 
 def load_yaml(path: Path) -> tuple[Any, LineMap]:
@@ -191,8 +193,8 @@ class _Builder:
 
     def _tag(self, node: yaml.Node, expected: str, loc: Loc) -> None:
         if node.tag != f"{_YAML}{expected}":
-            raise self._error(f"YAML tag {_tag_name(node.tag)} is not allowed on a "
-                              f"{'mapping' if expected == 'map' else 'list'}",
+            what = "mapping" if expected == "map" else "list"
+            raise self._error(f"{_tag_name(node.tag)} is not allowed on a {what}",
                               node.start_mark.line + 1, loc)
 
     def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
@@ -202,9 +204,10 @@ class _Builder:
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
-            raise self._error(f"unsupported YAML tag {_tag_name(node.tag)}", line, loc) from None
+            raise self._error(f"{_tag_name(node.tag)} is not supported", line, loc) from None
         except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
-            raise self._error(f"not a valid {_tag_name(node.tag)} value", line, loc) from None
+            short = _tag_name(node.tag).removeprefix("YAML tag ")
+            raise self._error(f"not a valid {short} value", line, loc) from None
         if isinstance(value, float) and not math.isfinite(value):
             raise self._error("not a finite number (NaN and infinities are not allowed)", line,
                               loc)
@@ -231,10 +234,11 @@ class _Builder:
 
 
 def _tag_name(tag: str) -> str:
-    """`!!int` for the standard tags; other tags are the file's content and are not shown."""
+    """`YAML tag !!int` for the standard tags; other tags are the file's content and are not
+    shown."""
     if tag.startswith(_YAML) and tag[len(_YAML):].isalpha():
-        return f"!!{tag[len(_YAML):]}"
-    return "(a custom tag)"
+        return f"YAML tag !!{tag[len(_YAML):]}"
+    return "a custom YAML tag"
 
 
 def csv_delimiter(text: str) -> str:

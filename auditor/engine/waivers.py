@@ -7,11 +7,11 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from auditor.errors import InputError, in_line_order, raise_all, reads_input
 from auditor.limits import MAX_NAME_CHARS, MAX_SUBJECT_CHARS, MAX_TEXT_CHARS, IsoDate
-from auditor.yamlio import dotted, line_of, load_yaml, validate
+from auditor.yamlio import dotted, line_of, load_yaml, validate, validation_errors
 
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SUBJECT_CHARS,
                                            strip_whitespace=True)]
@@ -42,15 +42,28 @@ class _WaiversFile(BaseModel):
     waivers: list[Waiver]
 
 
+class _WaiversList(BaseModel):
+    """The file's shape, before each waiver is checked on its own."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    waivers: list[dict[str, object]]
+
+
 @reads_input
 def load_waivers(path: Path, rule_ids: Collection[str]) -> tuple[Waiver, ...]:
     """Read a waivers file; unknown rule ids and duplicates are input errors. Every error of
-    the file is reported."""
+    the file is reported: each waiver is checked on its own, then against the others."""
     data, lines = load_yaml(path)
-    parsed = validate(_WaiversFile, data, path, lines)
+    shape = validate(_WaiversList, data, path, lines)
+    errors: list[InputError] = []
+    waivers: dict[int, Waiver] = {}
+    for i, item in enumerate(shape.waivers):
+        try:
+            waivers[i] = Waiver.model_validate(item)
+        except ValidationError as exc:
+            errors += validation_errors(exc, path, lines, ("waivers", i))
     seen: set[tuple[str, str]] = set()
-    errors = []
-    for i, waiver in enumerate(parsed.waivers):
+    for i, waiver in waivers.items():
         if waiver.rule not in rule_ids:
             loc = ("waivers", i, "rule")
             errors.append(InputError(path, f"unknown rule id {waiver.rule!r}",
@@ -63,7 +76,7 @@ def load_waivers(path: Path, rule_ids: Collection[str]) -> tuple[Waiver, ...]:
                                      field=dotted(loc)))
         seen.add(key)
     raise_all(in_line_order(errors))
-    return tuple(parsed.waivers)
+    return tuple(waivers.values())
 
 
 def waivers_json_schema() -> dict[str, object]:

@@ -129,42 +129,40 @@ def _yaml_rows(path: Path, lines: LineMap, kind: str, rows: Any, prefix: Loc) ->
         raise InputError(path, "must be a list of rows", line=line_of(lines, prefix),
                          field=dotted(prefix) or None)
     model = RECORD_KINDS[kind]
-    records = []
+    records: dict[int, Record] = {}
     errors: list[InputError] = []
     for i, row in enumerate(rows):
         try:
-            records.append(model.model_validate(row))
+            records[i] = model.model_validate(row)
         except ValidationError as exc:
             errors += validation_errors(exc, path, lines, (*prefix, i))
-    raise_all(errors)
 
     def locate(i: int, field: str) -> tuple[int | None, str]:
         loc = (*prefix, i, field)
         return line_of(lines, loc), dotted(loc)
 
-    raise_all(_duplicates(path, tuple(records), locate))
-    return tuple(records)
+    raise_all(in_line_order(errors + _duplicates(path, records, locate)))
+    return tuple(records.values())
 
 
 def _csv_file(path: Path, kind: str) -> tuple[Record, ...]:
     header, rows, lines = load_csv(path)
     model = RECORD_KINDS[kind]
     _csv_header(path, model, header)
-    records = []
+    records: dict[int, Record] = {}
     errors: list[InputError] = []
     for i, row in enumerate(rows):
         cells = {k: v for k, v in row.items() if v is not None}
         try:
-            records.append(model.model_validate(cells, context={"csv": True}))
+            records[i] = model.model_validate(cells, context={"csv": True})
         except ValidationError as exc:
             errors += validation_errors(exc, path, {(): lines[(i,)]})
-    raise_all(errors)
 
     def locate(i: int, field: str) -> tuple[int | None, str]:
         return lines.get((i,)), field
 
-    raise_all(_duplicates(path, tuple(records), locate))
-    return tuple(records)
+    raise_all(in_line_order(errors + _duplicates(path, records, locate)))
+    return tuple(records.values())
 
 
 def _csv_header(path: Path, model: type[Record], header: list[str]) -> None:
@@ -183,10 +181,11 @@ def _csv_header(path: Path, model: type[Record], header: list[str]) -> None:
     raise_all(errors)
 
 
-def _duplicates(path: Path, records: tuple[Record, ...], locate: Locate) -> list[InputError]:
+def _duplicates(path: Path, records: dict[int, Record], locate: Locate) -> list[InputError]:
+    """Rows (by their index in the file) that repeat an earlier row's identity."""
     first: dict[Hashable, int] = {}
     errors = []
-    for i, record in enumerate(records):
+    for i, record in records.items():
         identity = _identity(record)
         if identity is None:
             continue

@@ -45,7 +45,7 @@ def _number(value: object, info: ValidationInfo) -> object:
         if _DECIMAL.match(value.replace(",", ".", 1)):
             raise PydanticCustomError("number", "must be a number written with a decimal point "
                                       "(4.5, not 4,5)")
-    if isinstance(value, str):
+    if isinstance(value, str) and not _from_csv(info):
         raise PydanticCustomError("number", "must be a number, not text (no quotes)")
     raise PydanticCustomError("number", "must be a non-negative number")
 
