@@ -54,6 +54,8 @@ def load_waivers(path: Path, rule_ids: Collection[str]) -> tuple[Waiver, ...]:
     """Read a waivers file; unknown rule ids and duplicates are input errors. Every error of
     the file is reported: each waiver is checked on its own, then against the others."""
     data, lines = load_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError(path, "a waivers file is a mapping with a `waivers:` list", line=1)
     shape = validate(_WaiversList, data, path, lines)
     errors: list[InputError] = []
     waivers: dict[int, Waiver] = {}
