@@ -81,12 +81,19 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 _StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (f"{_YAML}bool",
-                                                              f"{_YAML}timestamp")]
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in {f"{_YAML}{name}" for name in ("bool", "timestamp", "int", "float")}]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _StrictLoader.add_implicit_resolver(
     f"{_YAML}bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+# YAML 1.1's numbers without its base-60 forms: `12:30` is a time of day (text), not 750.
+_StrictLoader.add_implicit_resolver(f"{_YAML}int", re.compile(
+    r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"))
+_StrictLoader.add_implicit_resolver(f"{_YAML}float", re.compile(
+    r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
 
 
 def read_text(path: Path, limit: int = MAX_YAML_BYTES) -> str:

@@ -291,3 +291,14 @@ def test_corpus_is_large_enough() -> None:
     files = (len(INVENTORIES) + len(WAIVERS) + len(RECORDS) + len(RECORD_FOLDERS)
              + len(BUNDLES) + len(RESULTS) + len(NOWS) + len(SYSTEM_FILES) + 9 + 3)
     assert files >= 130
+
+
+def test_yaml_numbers_are_plain(tmp_path: Path) -> None:
+    """Base-60 forms are text (a time of day written unquoted stays a time); dates stay text;
+    only true/false are booleans; ordinary numbers are numbers."""
+    path = tmp_path / "values.yaml"
+    path.write_text("a: 12:30\nb: 1_000\nc: 2.5\nd: 2026-01-31\ne: yes\nf: true\ng: 0x1f\n",
+                    encoding="utf-8")
+    data, _ = load_yaml(path)
+    assert data == {"a": "12:30", "b": 1000, "c": 2.5, "d": "2026-01-31", "e": "yes", "f": True,
+                    "g": 31}
