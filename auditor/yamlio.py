@@ -166,8 +166,10 @@ def load_yaml(path: Path) -> tuple[Any, LineMap]:
 
 def _clip(problem: str | None) -> str:
     """PyYAML's description of a syntax error, which may quote a character or a tag of the
-    file: non-printable characters escaped and at most 80 characters."""
-    text = (problem or "syntax error").encode("unicode_escape").decode("ascii")
+    file: quoted parts longer than three characters left out, non-printable characters escaped,
+    at most 80 characters."""
+    text = re.sub(r"'[^']{4,}'", "'…'", problem or "syntax error")
+    text = text.encode("unicode_escape").decode("ascii").replace("\\u2026", "…")
     return text if len(text) <= 80 else text[:79] + "…"
 
 
