@@ -168,7 +168,7 @@ def _clip(problem: str | None) -> str:
     """PyYAML's description of a syntax error, which may quote a character or a tag of the
     file: quoted parts longer than three characters left out, non-printable characters escaped,
     at most 80 characters."""
-    text = re.sub(r"'[^']{4,}'", "'…'", problem or "syntax error")
+    text = re.sub(r"(?:(?<=\s)|^)'[^']{4,}'", "'…'", problem or "syntax error")
     text = text.encode("unicode_escape").decode("ascii").replace("\\u2026", "…")
     return text if len(text) <= 80 else text[:79] + "…"
 
