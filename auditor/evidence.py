@@ -15,13 +15,14 @@ from auditor.canonical import (
     CanonicalRows,
     JsonValue,
     pretty_bytes,
-    sha256_of,
     sha256_of_json,
     to_json_value,
     write_atomic,
 )
-from auditor.errors import InputError
-from auditor.yamlio import json_validation_error, load_json_document
+from auditor.errors import InputError, reads_input
+from auditor.jsonio import load_json_document
+from auditor.limits import MAX_BUNDLE_BYTES, MAX_YEAR, MIN_YEAR, in_range
+from auditor.validation import json_validation_error
 
 BUNDLE_FORMAT: Final = "auditor-evidence"
 # Version 2 added estate_id and sources. Version 1 bundles are still read: their estate is known
@@ -171,9 +172,10 @@ def write_bundle(bundle: EvidenceBundle, path: Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@reads_input
 def read_bundle(path: Path) -> tuple[EvidenceBundle, str]:
     """Read and verify a bundle; return it with the SHA-256 of the file's bytes."""
-    raw = load_json_document(path, BUNDLE_FORMAT, "evidence bundle")
+    raw = load_json_document(path, BUNDLE_FORMAT, "evidence bundle", MAX_BUNDLE_BYTES)
     if raw.get("version") not in READABLE_VERSIONS:
         raise InputError(path, f"unsupported bundle version {raw.get('version')!r}",
                          field="version")
@@ -181,6 +183,7 @@ def read_bundle(path: Path) -> tuple[EvidenceBundle, str]:
         bundle = EvidenceBundle.model_validate(raw)
     except ValidationError as exc:
         raise json_validation_error(exc, path) from None
+    _check_times(path, bundle)
     seen: dict[str, int] = {}
     for i, obs in enumerate(bundle.observations):
         if obs.id in seen:
@@ -189,7 +192,21 @@ def read_bundle(path: Path) -> tuple[EvidenceBundle, str]:
             raise InputError(path, f"observation {obs.id} appears twice (observations"
                              f"[{seen[obs.id]}] and [{i}])", field=f"observations[{i}].id")
         seen[obs.id] = i
-        if sha256_of(obs.data) != obs.sha256:
+        # Rows read from JSON are canonical JSON values already: hash them without converting.
+        if sha256_of_json(cast("JsonValue", obs.data)) != obs.sha256:
             raise InputError(path, f"observation {obs.id} does not match its sha256 "
                              "(the evidence was altered)", field=f"observations[{i}].sha256")
     return bundle, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_times(path: Path, bundle: EvidenceBundle) -> None:
+    """Collection times within the years inputs may name (limits.md), so that rules can add
+    their time spans to them."""
+    stamps = [("collected_at", bundle.collected_at)]
+    for i, obs in enumerate(bundle.observations):
+        stamps += [(f"observations[{i}].started_at", obs.started_at),
+                   (f"observations[{i}].finished_at", obs.finished_at)]
+    for field, stamp in stamps:
+        if not in_range(stamp.year):
+            raise InputError(path, f"a time outside the years {MIN_YEAR} to {MAX_YEAR}",
+                             field=field)

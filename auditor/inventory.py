@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +17,8 @@ from pydantic import (
 )
 
 from auditor.connect.secrets import refusal
-from auditor.errors import InputError
+from auditor.errors import InputError, in_line_order, raise_all, reads_input
+from auditor.limits import Id, Name, PathText, Text
 from auditor.yamlio import LineMap, dotted, line_of, load_yaml, validate
 
 Fqdn = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
@@ -27,7 +27,6 @@ ServerName = Annotated[str, StringConstraints(
     pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(\\[A-Za-z0-9_$#-]+)?$", max_length=256)]
 UncPath = Annotated[str, StringConstraints(pattern=r"^\\\\[^\\]+\\.+", max_length=260)]
 TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
-LaxDate = Annotated[dt.date, Field(strict=False)]
 
 REQUIRED_STORES = frozenset({"xds", "lis", "rtcxds", "rtcshared", "rgsconfig", "lcscdr",
                              "qoemetrics", "lcslog", "mgc"})
@@ -67,8 +66,8 @@ class Credential(Model):
     """A reference to a secret: an environment variable, a keyring entry or a prompt."""
 
     kind: Annotated[CredentialKind, Field(strict=False)]
-    username: str | None = None
-    name: str | None = Field(default=None, description="env variable or keyring service name")
+    username: Name | None = None
+    name: Name | None = Field(default=None, description="env variable or keyring service name")
 
     @model_validator(mode="after")
     def _name_needed(self) -> Self:
@@ -80,15 +79,15 @@ class Credential(Model):
 class Site(Model):
     """A Lync site (central site)."""
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    name: str | None = None
+    id: Id
+    name: Name | None = None
 
 
 class Pool(Model):
     """A Front End (or other) pool."""
 
     fqdn: Fqdn
-    site: str
+    site: Id
     business_critical: bool = False
     backup_pool: Fqdn | None = None
 
@@ -97,10 +96,10 @@ class Server(Model):
     """A Lync server, or any other audited computer."""
 
     fqdn: Fqdn
-    role: str
-    model: str | None = None
+    role: Name
+    model: Name | None = None
     pool: Fqdn | None = None
-    site: str | None = None
+    site: Id | None = None
 
 
 class SqlInstance(Model):
@@ -109,10 +108,10 @@ class SqlInstance(Model):
     server_name: ServerName
     host: Fqdn
     role: Annotated[InstanceRole, Field(strict=False)]
-    site: str | None = None
+    site: Id | None = None
     pool: Fqdn | None = None
-    stores: list[str] = Field(default_factory=list)
-    connection: str | None = Field(default=None, description="ODBC connection string to msdb, "
+    stores: list[Id] = Field(default_factory=list)
+    connection: Text | None = Field(default=None, description="ODBC connection string to msdb, "
                                    "without a password")
     credential: Credential | None = None
     encrypt: bool = Field(default=True, description="TLS to the server; false is an explicit "
@@ -139,9 +138,9 @@ class SqlInstance(Model):
 class BackupDestination(Model):
     """Where SQL backups are written (a UNC share or a URL)."""
 
-    path: str
+    path: PathText
     host: Fqdn | None = None
-    site: str | None = None
+    site: Id | None = None
     encrypted: bool = False
 
 
@@ -165,10 +164,10 @@ RuleParams = dict[str, dict[str, Any]]
 class PolicyOverride(Model):
     """Thresholds for one scope; the most specific scope wins."""
 
-    site: str | None = None
+    site: Id | None = None
     pool: Fqdn | None = None
     instance: ServerName | None = None
-    database: str | None = Field(default=None, description="HOST\\INSTANCE/db")
+    database: PathText | None = Field(default=None, description="HOST\\INSTANCE/db")
     rules: RuleParams = Field(default_factory=dict)
     backup_window: BackupWindow | None = None
 
@@ -214,7 +213,7 @@ class LyncAccess(Model):
     transport: Annotated[LyncTransport, Field(strict=False)] = LyncTransport.HTTPS
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     auth: Annotated[LyncAuth, Field(strict=False)] = LyncAuth.NEGOTIATE
-    ca_bundle: str | None = Field(default=None, description="CA file to validate the WinRM "
+    ca_bundle: PathText | None = Field(default=None, description="CA file to validate the WinRM "
                                   "certificate; the system store when absent")
     allow_basic_over_http: bool = Field(default=False, description="explicit opt-in, shown in "
                                         "the report")
@@ -240,9 +239,9 @@ class Estate(Model):
                     "results and the audit history are keyed on it, so it must not change "
                     "when the display name does. Optional in inventory version 1 (migration): "
                     "without it the estate is known by its name")] = None
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    description: str | None = None
-    audit_account: str | None = None
+    name: Name
+    description: Text | None = None
+    audit_account: Name | None = None
 
 
 class Inventory(Model):
@@ -258,8 +257,9 @@ class Inventory(Model):
     export_share: ExportShare | None = None
     lync: LyncAccess | None = None
     policy: Policy = Field(default_factory=Policy)
-    waivers: str | None = Field(default=None, description="waivers file, relative to this file")
-    records: str | None = Field(default=None, description="records file or folder")
+    waivers: PathText | None = Field(default=None, description="waivers file, relative to "
+                                     "this file")
+    records: PathText | None = Field(default=None, description="records file or folder")
 
     def site_of_pool(self, fqdn: str | None) -> str | None:
         """The site a pool belongs to."""
@@ -280,17 +280,23 @@ class LoadedInventory(BaseModel):
     lines: dict[tuple[str | int, ...], int] = Field(default_factory=dict, repr=False)
 
     def relative(self, name: str) -> Path:
-        """A path named in the inventory, relative to the inventory file."""
-        return (self.path.parent / name).resolve()
+        """A path named in the inventory, relative to the inventory file (as written when it
+        cannot be resolved, e.g. in a symbolic link loop: reading it then says why)."""
+        joined = self.path.parent / name
+        try:
+            return joined.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python < 3.13)
+            return joined.absolute()
 
 
+@reads_input
 def load_inventory(path: Path) -> LoadedInventory:
-    """Read, validate and cross-check an inventory file."""
+    """Read, validate and cross-check an inventory file; every error of the file is reported."""
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise InputError(path, "the inventory must be a mapping", line=1)
     inventory = validate(Inventory, data, path, lines)
-    _cross_check(inventory, path, lines)
+    raise_all(in_line_order(_cross_check(inventory, path, lines)))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return LoadedInventory(inventory=inventory, path=path, sha256=digest, lines=lines)
 
@@ -299,34 +305,42 @@ def _fail(path: Path, lines: LineMap, loc: tuple[str | int, ...], message: str) 
     return InputError(path, message, line=line_of(lines, loc), field=dotted(loc))
 
 
-def _cross_check(inv: Inventory, path: Path, lines: LineMap) -> None:
+def _cross_check(inv: Inventory, path: Path, lines: LineMap) -> list[InputError]:
     """Duplicate ids and references to things that are not in the inventory."""
-    _unique(path, lines, "sites", [s.id for s in inv.sites], "id")
-    _unique(path, lines, "pools", [p.fqdn.lower() for p in inv.pools], "fqdn")
-    _unique(path, lines, "servers", [s.fqdn.lower() for s in inv.servers], "fqdn")
-    _unique(path, lines, "sql_instances", [s.server_name.lower() for s in inv.sql_instances],
-            "server_name")
+    errors = [
+        *_unique(path, lines, "sites", [s.id for s in inv.sites], "id"),
+        *_unique(path, lines, "pools", [p.fqdn.lower() for p in inv.pools], "fqdn"),
+        *_unique(path, lines, "servers", [s.fqdn.lower() for s in inv.servers], "fqdn"),
+        *_unique(path, lines, "sql_instances",
+                 [s.server_name.lower() for s in inv.sql_instances], "server_name")]
     sites = {s.id for s in inv.sites}
     pools = {p.fqdn.lower() for p in inv.pools}
     for i, pool in enumerate(inv.pools):
         if pool.site not in sites:
-            raise _fail(path, lines, ("pools", i, "site"), f"unknown site {pool.site!r}")
+            errors.append(_fail(path, lines, ("pools", i, "site"), f"unknown site {pool.site!r}"))
         if pool.backup_pool and pool.backup_pool.lower() not in pools:
-            raise _fail(path, lines, ("pools", i, "backup_pool"),
-                        f"unknown pool {pool.backup_pool!r}")
+            errors.append(_fail(path, lines, ("pools", i, "backup_pool"),
+                                f"unknown pool {pool.backup_pool!r}"))
     for i, inst in enumerate(inv.sql_instances):
         if inst.site and inst.site not in sites:
-            raise _fail(path, lines, ("sql_instances", i, "site"), f"unknown site {inst.site!r}")
+            errors.append(_fail(path, lines, ("sql_instances", i, "site"),
+                                f"unknown site {inst.site!r}"))
         if inst.pool and inst.pool.lower() not in pools:
-            raise _fail(path, lines, ("sql_instances", i, "pool"), f"unknown pool {inst.pool!r}")
+            errors.append(_fail(path, lines, ("sql_instances", i, "pool"),
+                                f"unknown pool {inst.pool!r}"))
     for i, server in enumerate(inv.servers):
         if server.pool and server.pool.lower() not in pools:
-            raise _fail(path, lines, ("servers", i, "pool"), f"unknown pool {server.pool!r}")
+            errors.append(_fail(path, lines, ("servers", i, "pool"),
+                                f"unknown pool {server.pool!r}"))
+    return errors
 
 
-def _unique(path: Path, lines: LineMap, section: str, keys: list[str], field: str) -> None:
+def _unique(path: Path, lines: LineMap, section: str, keys: list[str],
+            field: str) -> list[InputError]:
     seen: set[str] = set()
+    errors = []
     for i, key in enumerate(keys):
         if key in seen:
-            raise _fail(path, lines, (section, i, field), f"duplicate {field} {key!r}")
+            errors.append(_fail(path, lines, (section, i, field), f"duplicate {field} {key!r}"))
         seen.add(key)
+    return errors

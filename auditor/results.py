@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal
@@ -15,8 +16,11 @@ from auditor.engine.rules import RulePack
 from auditor.engine.score import Score, rollup, score
 from auditor.engine.selection import FULL_SCOPE, AuditScope
 from auditor.engine.waivers import Waiver
+from auditor.errors import InputError, raise_all, reads_input
 from auditor.findings import Finding, Severity, Status, worst
-from auditor.yamlio import json_validation_error, load_json_document
+from auditor.jsonio import read_json_document
+from auditor.limits import MAX_RESULTS_BYTES
+from auditor.validation import json_validation_error
 
 RESULTS_FORMAT: Final = "auditor-results"
 RESULTS_VERSION: Final = 2  # 2 added `scope`; a version 1 file is read as a complete audit
@@ -145,16 +149,51 @@ def write_results(results: Results, path: Path) -> None:
     write_atomic(path, results_bytes(results))
 
 
+@reads_input
 def read_results(path: Path) -> Results:
-    """Read a results.json written by `auditor evaluate`; version 1 (before selections
-    existed) is read as a complete audit."""
-    raw = load_json_document(path, RESULTS_FORMAT, "results file")
+    """Read a results.json written by `auditor evaluate`, checked against its schema (the
+    model it is generated from, with strict types) and against itself: every total, score and
+    summary must be what its findings give, so an edited number cannot reach a report.
+    Version 1 (before selections existed) is read as a complete audit."""
+    raw, text = read_json_document(path, RESULTS_FORMAT, "results file", MAX_RESULTS_BYTES)
     if raw.get("version") == 1 and "scope" not in raw:
-        raw = {**raw, "version": RESULTS_VERSION}
+        text = json.dumps({**raw, "version": RESULTS_VERSION})
     try:
-        return Results.model_validate(raw)
+        results = Results.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise json_validation_error(exc, path) from None
+    raise_all(_inconsistencies(path, results))
+    return results
+
+
+def _inconsistencies(path: Path, results: Results) -> list[InputError]:
+    findings = results.findings
+    checks: list[tuple[str, object, object]] = [
+        ("overall", results.overall, score(findings)),
+        ("by_site", results.by_site, rollup(findings, lambda f: f.subject.site)),
+        ("by_pool", results.by_pool, rollup(findings, lambda f: f.subject.pool)),
+    ]
+    for i, practice in enumerate(results.by_practice):
+        own = [f for f in findings if f.practice == practice.id]
+        checks += [(f"by_practice[{i}].score", practice.score, score(own)),
+                   (f"by_practice[{i}].status", practice.status, worst([f.status for f in own]))]
+    for i, rule in enumerate(results.rules):
+        own = [f for f in findings if f.rule_id == rule.id]
+        checks += [(f"rules[{i}].subjects", rule.subjects, len(own)),
+                   (f"rules[{i}].status", rule.status, worst([f.status for f in own]))]
+    problems = []
+    rules = {r.id: (r.practice, r.severity) for r in results.rules}
+    for i, finding in enumerate(findings):
+        if rules.get(finding.rule_id) != (finding.practice, finding.severity):
+            problems.append(InputError(path, "names a rule, practice or severity that the "
+                                       "rules list does not hold", field=f"findings[{i}]"))
+        elif finding.status not in (Status.WAIVED, finding.status_before_waiver):
+            problems.append(InputError(path, "status differs from status_before_waiver "
+                                       "without a waiver", field=f"findings[{i}].status"))
+    # A finding at fault makes every total disagree: name the finding, not the totals.
+    return problems or [InputError(path, "does not match the findings (the file was edited "
+                                   "or damaged)", field=field)
+                        for field, stored, computed in checks if stored != computed]
 
 
 def results_json_schema() -> dict[str, object]:

@@ -1,60 +1,102 @@
-"""Safe YAML/CSV loading that remembers the line of every value, for `file:line: field` errors."""
+"""Safe YAML/CSV loading that remembers the line of every value, for `file:line: field` errors.
+
+The loader refuses what PyYAML would turn into a traceback or a surprise: control characters,
+aliases, nesting deeper than MAX_YAML_DEPTH, tags on the wrong kind of value, numbers longer than
+MAX_NUMBER_CHARS, NaN and infinities. Limits are in auditor.limits (docs/limits.md).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
+import math
 import os
+import re
 import stat
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from auditor.errors import InputError
+from auditor.limits import (
+    MAX_NUMBER_CHARS,
+    MAX_YAML_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
+    control_character,
+)
+from auditor.validation import (
+    LineMap,
+    Loc,
+    ModelT,
+    dotted,
+    json_validation_error,
+    line_of,
+    shown_key,
+    validate,
+    validation_error,
+    validation_errors,
+)
 
-MAX_INPUT_BYTES = 8 * 1024 * 1024
-MAX_NODES = 200_000
+__all__ = ["MAX_INPUT_BYTES", "LineMap", "Loc", "ModelT", "csv_delimiter", "dotted",
+           "json_validation_error", "line_of", "load_csv", "load_yaml", "read_text",
+           "shown_key", "validate", "validation_error", "validation_errors"]
 
-Loc = tuple[str | int, ...]
-LineMap = dict[Loc, int]
-ModelT = TypeVar("ModelT", bound=BaseModel)
+MAX_INPUT_BYTES = MAX_YAML_BYTES
+MAX_NODES = MAX_YAML_NODES
+_YAML = "tag:yaml.org,2002:"
+_NUMBER_TAGS = (f"{_YAML}int", f"{_YAML}float")
 
 
-class _AliasError(yaml.YAMLError):
-    """An alias in the document: refused, since aliases can expand into a YAML bomb."""
+class _RefusedError(yaml.YAMLError):
+    """Something the strict loader refuses where it appears (an alias, too deep a nesting)."""
 
-    def __init__(self, line: int) -> None:
-        super().__init__("alias")
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
         self.line = line
 
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader where only true/false are booleans and dates stay strings (YAML 1.2 style),
-    and aliases are refused where they appear."""
+    aliases are refused where they appear and collections nest at most MAX_YAML_DEPTH deep."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise _AliasError(event.start_mark.line + 1)
-        return super().compose_node(parent, index)
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line + 1 if event.start_mark else 1
+        if isinstance(event, yaml.AliasEvent):
+            raise _RefusedError("YAML aliases are not allowed", line)
+        if self.depth >= MAX_YAML_DEPTH:
+            raise _RefusedError(f"nested deeper than {MAX_YAML_DEPTH} levels", line)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool",
-                                                              "tag:yaml.org,2002:timestamp")]
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in {f"{_YAML}{name}" for name in ("bool", "timestamp", "int", "float")}]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+    f"{_YAML}bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+# YAML 1.1's numbers without its base-60 forms: `12:30` is a time of day (text), not 750.
+_StrictLoader.add_implicit_resolver(f"{_YAML}int", re.compile(
+    r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"))
+_StrictLoader.add_implicit_resolver(f"{_YAML}float", re.compile(
+    r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, limit: int = MAX_YAML_BYTES) -> str:
     """Read a regular UTF-8 file, refusing directories, FIFOs, dangling links and huge files."""
     try:
         info = os.stat(path)
@@ -67,8 +109,8 @@ def read_text(path: Path) -> str:
         raise InputError(path, "is a directory, expected a file")
     if not stat.S_ISREG(info.st_mode):
         raise InputError(path, "is not a regular file (FIFO, socket or device)")
-    if info.st_size > MAX_INPUT_BYTES:
-        raise InputError(path, f"file too large ({info.st_size} bytes, limit {MAX_INPUT_BYTES})")
+    if info.st_size > limit:
+        raise InputError(path, f"file too large ({info.st_size} bytes, limit {limit})")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -83,20 +125,36 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
+def _read_plain_text(path: Path) -> str:
+    """read_text, refusing control characters (YAML and CSV inputs are text people write)."""
+    text = read_text(path)
+    found = control_character(text)
+    if found:
+        raise InputError(path, f"{_character(found.group())} is not allowed",
+                         line=text.count("\n", 0, found.start()) + 1)
+    return text
+
+
+def _character(char: str) -> str:
+    kind = "lone surrogate" if "\ud800" <= char <= "\udfff" else (
+        "noncharacter" if char in "\ufffe\uffff" else "control character")
+    return f"{kind} U+{ord(char):04X}"
+
+
 def load_yaml(path: Path) -> tuple[Any, LineMap]:
     """Parse one YAML document; return the data and the line of every key path."""
-    text = read_text(path)
-    loader = _StrictLoader(text)
+    loader = _StrictLoader(_read_plain_text(path))
     try:
         node = loader.get_single_node()
-    except _AliasError as exc:
-        raise InputError(path, "YAML aliases are not allowed", line=exc.line) from None
+    except _RefusedError as exc:
+        raise InputError(path, exc.message, line=exc.line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise InputError(path, f"invalid YAML: {exc.problem or exc.context}", line=line) from None
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"invalid YAML: {exc}") from None
+        raise InputError(path, f"invalid YAML: {_clip(exc.problem or exc.context)}",
+                         line=line) from None
+    except yaml.YAMLError:
+        raise InputError(path, "invalid YAML") from None
     finally:
         loader.dispose()
     if node is None:
@@ -106,8 +164,18 @@ def load_yaml(path: Path) -> tuple[Any, LineMap]:
     return builder.build(node, ()), lines
 
 
+def _clip(problem: str | None) -> str:
+    """PyYAML's description of a syntax error, which may quote a character or a tag of the
+    file: quoted parts longer than three characters left out, non-printable characters escaped,
+    at most 80 characters."""
+    text = re.sub(r"(?:(?<=\s)|^)'[^']{4,}'", "'…'", problem or "syntax error")
+    text = text.encode("unicode_escape").decode("ascii").replace("\\u2026", "…")
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
 class _Builder:
-    """Turns a composed node tree into plain data, refusing aliases and duplicate keys."""
+    """Turns a composed node tree into plain data, refusing aliases, duplicate keys, tags on
+    the wrong kind of value, over-long numbers, non-finite floats and control characters."""
 
     def __init__(self, path: Path, loader: yaml.SafeLoader, lines: LineMap) -> None:
         self.path = path
@@ -118,35 +186,68 @@ class _Builder:
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         line = node.start_mark.line + 1
         if id(node) in self.seen or len(self.seen) > MAX_NODES:
-            raise InputError(self.path, "YAML aliases and anchors are not allowed", line=line,
-                             field=dotted(loc) or None)
+            raise self._error("YAML aliases and anchors are not allowed", line, loc)
         self.seen.add(id(node))
         self.lines[loc] = line
         if isinstance(node, yaml.MappingNode):
+            self._tag(node, "map", loc)
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
+            self._tag(node, "seq", loc)
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node, loc)
+
+    def _error(self, message: str, line: int, loc: Loc) -> InputError:
+        return InputError(self.path, message, line=line, field=dotted(loc) or None)
+
+    def _tag(self, node: yaml.Node, expected: str, loc: Loc) -> None:
+        if node.tag != f"{_YAML}{expected}":
+            what = "mapping" if expected == "map" else "list"
+            raise self._error(f"{_tag_name(node.tag)} is not allowed on a {what}",
+                              node.start_mark.line + 1, loc)
+
+    def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
+        line = node.start_mark.line + 1
+        if node.tag in _NUMBER_TAGS and len(str(node.value)) > MAX_NUMBER_CHARS:
+            raise self._error(f"number longer than {MAX_NUMBER_CHARS} characters", line, loc)
         try:
-            return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise InputError(self.path, f"invalid value: {exc}", line=line,
-                             field=dotted(loc) or None) from None
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError:
+            raise self._error(f"{_tag_name(node.tag)} is not supported", line, loc) from None
+        except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
+            short = _tag_name(node.tag).removeprefix("YAML tag ")
+            raise self._error(f"not a valid {short} value", line, loc) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self._error("not a finite number (NaN and infinities are not allowed)", line,
+                              loc)
+        if isinstance(value, str) and (found := control_character(value)):
+            raise self._error(f"{_character(found.group())} is not allowed", line, loc)
+        return value
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
-            merge = key_node.tag == "tag:yaml.org,2002:merge"
+            merge = key_node.tag == f"{_YAML}merge"
             if not isinstance(key_node, yaml.ScalarNode) or merge:
-                raise InputError(self.path, "keys must be plain strings", line=key_line,
-                                 field=dotted(loc) or None)
+                raise self._error("keys must be plain strings", key_line, loc)
             key = str(key_node.value)
+            if found := control_character(key):
+                raise self._error(f"{_character(found.group())} is not allowed in a key",
+                                  key_line, loc)
             if key in result:
-                raise InputError(self.path, "duplicate key", line=key_line,
-                                 field=dotted((*loc, key)))
+                raise self._error("duplicate key", key_line, (*loc, key))
             result[key] = self.build(value_node, (*loc, key))
             self.lines[(*loc, key)] = key_line
         return result
+
+
+def _tag_name(tag: str) -> str:
+    """`YAML tag !!int` for the standard tags; other tags are the file's content and are not
+    shown."""
+    if tag.startswith(_YAML) and tag[len(_YAML):].isalpha():
+        return f"YAML tag !!{tag[len(_YAML):]}"
+    return "a custom YAML tag"
 
 
 def csv_delimiter(text: str) -> str:
@@ -159,7 +260,7 @@ def csv_delimiter(text: str) -> str:
 def load_csv(path: Path) -> tuple[list[str], list[dict[str, Any]], LineMap]:
     """Read a CSV file with a header row, comma or semicolon separated: the header's cells as
     written, then the rows (empty cells become None) and their lines."""
-    text = read_text(path)
+    text = _read_plain_text(path)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text))
     rows: list[dict[str, Any]] = []
     lines: LineMap = {(): 1}
@@ -171,65 +272,7 @@ def load_csv(path: Path) -> tuple[list[str], list[dict[str, Any]], LineMap]:
             rows.append({k.strip(): (v.strip() or None) if isinstance(v, str) else v
                          for k, v in row.items()})
             lines[(i,)] = reader.line_num
-    except csv.Error as exc:
+    except csv.Error as exc:  # its messages name a limit or a syntax character, not content
         raise InputError(path, f"invalid CSV: {exc}", line=reader.line_num) from None
     return header, rows, lines
 
-
-def load_json_document(path: Path, file_format: str, description: str) -> dict[str, Any]:
-    """A JSON file whose top-level `format` names what it is (bundle, results)."""
-    text = read_text(path)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
-    if not isinstance(raw, dict) or raw.get("format") != file_format:
-        raise InputError(path, f"not an auditor {description}", field="format")
-    return raw
-
-
-def json_validation_error(exc: ValidationError, path: Path) -> InputError:
-    """The first pydantic error of a JSON document, naming its field."""
-    err = exc.errors(include_url=False)[0]
-    return InputError(path, str(err["msg"]), field=".".join(str(p) for p in err["loc"]))
-
-
-def dotted(loc: Sequence[str | int]) -> str:
-    """`pools[2].fqdn` from ('pools', 2, 'fqdn')."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def line_of(lines: Mapping[Loc, int], loc: Sequence[str | int]) -> int | None:
-    """The line of the longest known prefix of `loc`."""
-    for end in range(len(loc), -1, -1):
-        found = lines.get(tuple(loc[:end]))
-        if found is not None:
-            return found
-    return None
-
-
-def validate(model: type[ModelT], data: Any, path: Path, lines: LineMap,
-             prefix: Loc = ()) -> ModelT:
-    """Validate data with a pydantic model, turning the first error into an InputError."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc, path, lines, prefix) from None
-
-
-def validation_error(exc: ValidationError, path: Path, lines: Mapping[Loc, int],
-                     prefix: Loc = ()) -> InputError:
-    """The first pydantic error as `file:line: field: message`."""
-    errors = exc.errors(include_url=False)
-    # An unknown key is usually a typo of a required one: report the typo, not the absence.
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = (*prefix, *(p for p in err["loc"] if isinstance(p, str | int)))
-    message = str(err["msg"])
-    if err["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif err["type"] == "missing":
-        message = "required field is missing"
-    return InputError(path, message, line=line_of(lines, loc), field=dotted(loc) or None)

@@ -117,7 +117,8 @@ class BackupProcessValidated(Params):
     """BR-061: recent fulls have checksums; backup jobs are enabled, scheduled, succeeding."""
 
     lookback_days: int = Field(default=7, ge=1, le=31)
-    backup_procedures: tuple[str, ...] = Field(default=KNOWN_PROCEDURES, min_length=1)
+    backup_procedures: tuple[str, ...] = Field(default=KNOWN_PROCEDURES, min_length=1,
+                                               strict=False)  # a YAML list
 
 
 @check_kind("backup_process_validated", BackupProcessValidated)
@@ -194,7 +195,8 @@ class IntegrityMonitored(Params):
     """DR-030: no damaged backup lately, no unresolved suspect page, jobs notify on failure."""
 
     lookback_days: int = Field(default=7, ge=1, le=31)
-    backup_procedures: tuple[str, ...] = Field(default=KNOWN_PROCEDURES, min_length=1)
+    backup_procedures: tuple[str, ...] = Field(default=KNOWN_PROCEDURES, min_length=1,
+                                               strict=False)  # a YAML list
 
 
 @check_kind("integrity_monitored", IntegrityMonitored)

@@ -28,8 +28,9 @@ from auditor import __version__
 from auditor.cli.problems import unassessed_warning
 from auditor.collect.base import Progress as ProgressCallback
 from auditor.collect.base import no_progress
-from auditor.errors import AuditorError, InputError
+from auditor.errors import AuditorError, InputError, MultipleInputError
 from auditor.findings import Status
+from auditor.limits import MAX_YEAR, MIN_YEAR, in_range
 from auditor.report.text import visible
 from auditor.results import Results
 
@@ -65,15 +66,25 @@ class _State:
 
 @contextmanager
 def _input_errors() -> Iterator[None]:
-    """One error boundary: bad input prints `file:line: field: message` and exits 2."""
+    """One error boundary: bad input prints `file:line: field: message` (one line per error)
+    and exits 2. The loaders turn what fails unexpectedly while reading a file into an
+    InputError (auditor.errors.reads_input), so a hostile file cannot end in a traceback; an
+    exception raised anywhere else is a bug and keeps its traceback. --debug raises all."""
     try:
         yield
     except AuditorError as exc:
         if _State.debug:
             raise
-        message = exc.render() if isinstance(exc, InputError) else str(exc)
-        err.print(f"error: {message}", markup=False)
+        for line in error_lines(exc):
+            err.print(f"error: {line}", markup=False)
         raise typer.Exit(ExitCode.BAD_INPUT) from None
+
+
+def error_lines(exc: AuditorError) -> list[str]:
+    """The lines the boundary prints for an error (without the `error: ` prefix)."""
+    if isinstance(exc, MultipleInputError):
+        return exc.lines()
+    return [exc.render() if isinstance(exc, InputError) else str(exc)]
 
 
 def _guarded(func: Callable[[], T]) -> T:
@@ -91,6 +102,8 @@ def parse_now(value: str | None) -> dt.datetime | None:
         raise InputError("--now", f"not an ISO 8601 time: {value!r}") from None
     if parsed.tzinfo is None:
         raise InputError("--now", f"{value!r} has no UTC offset (write e.g. 2026-11-25T06:00Z)")
+    if not in_range(parsed.year):
+        raise InputError("--now", f"{value!r} is not between the years {MIN_YEAR} and {MAX_YEAR}")
     return parsed
 
 

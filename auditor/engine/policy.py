@@ -10,9 +10,9 @@ from pydantic import BaseModel, ValidationError
 from auditor.canonical import canonical_bytes
 from auditor.engine.registry import Scope
 from auditor.engine.rules import Rule
-from auditor.errors import InputError
+from auditor.errors import InputError, in_line_order, raise_all
 from auditor.inventory import BackupWindow, Inventory, LoadedInventory, PolicyOverride
-from auditor.yamlio import Loc, dotted, line_of, validation_error
+from auditor.yamlio import Loc, dotted, line_of, validation_errors
 
 P = TypeVar("P", bound=BaseModel)
 WINDOW_FIELD = "backup_window"
@@ -72,14 +72,17 @@ def validate_policy(rules: Sequence[Rule], models: Mapping[str, type[BaseModel]]
     entries += [(("policy", "overrides", i, "rules"), o.rules)
                 for i, o in enumerate(policy.overrides)]
     by_id = {r.id: r for r in rules}
+    errors: list[InputError] = []
     for where, params in entries:
         for rule_id, values in params.items():
             loc: Loc = (*where, rule_id)
             rule = by_id.get(rule_id)
             if rule is None:
-                raise InputError(loaded.path, f"unknown rule id {rule_id!r}",
-                                 line=line_of(loaded.lines, loc), field=dotted(loc))
+                errors.append(InputError(loaded.path, f"unknown rule id {rule_id!r}",
+                                         line=line_of(loaded.lines, loc), field=dotted(loc)))
+                continue
             try:
                 models[rule.check].model_validate({**rule.params, **values})
             except ValidationError as exc:
-                raise validation_error(exc, loaded.path, loaded.lines, loc) from None
+                errors += validation_errors(exc, loaded.path, loaded.lines, loc)
+    raise_all(in_line_order(errors))

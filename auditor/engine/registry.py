@@ -20,7 +20,8 @@ P = TypeVar("P", bound=BaseModel)
 class Params(BaseModel):
     """Base of every check kind's parameters: closed, so a typo in a policy is an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: `true` is not a number of hours, nor "26" a number (a whole number is a float).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ models: one documented pydantic model per kind (RECORD_KINDS), records_json_sche
 load: load_records / load_records_files, from one YAML file or a folder of YAML and CSV files.
 """
 
+from auditor.limits import IsoDate
 from auditor.records.load import (
     LoadedKind,
     Locate,
@@ -15,7 +16,6 @@ from auditor.records.models import (
     DrDrillRecord,
     Flag,
     HardwareSoftwareRecord,
-    IsoDate,
     MediaRecord,
     Number,
     ProcedureRecord,

@@ -1,60 +1,65 @@
 """The records admins keep (YAML or CSV): one documented pydantic model per kind.
 
-Strict and closed; dates, numbers and booleans may also be written as text, as CSV cells are.
+Strict and closed; in CSV files (validated with context {"csv": True}) numbers and booleans are
+written as text, as CSV cells are; in YAML they are YAML numbers and booleans.
 The loader (files, folders, line numbers, duplicates) is auditor.records.load.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Hashable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
 from pydantic_core import PydanticCustomError
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DECIMAL = re.compile(r"^\d+(\.\d+)?$")
+from auditor.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS, IsoDate
+
+_DECIMAL = re.compile(r"^\d{1,15}(\.\d{1,15})?$")
+_WHOLE = re.compile(r"^\d{1,15}$")
+MAX_NUMBER = 1_000_000_000  # hours, minutes and units of a record are far below this
 
 
-def _iso_date(value: object) -> object:
-    """Dates are written YYYY-MM-DD, in YAML and CSV alike (no timestamps, no other formats)."""
-    if isinstance(value, dt.datetime):
-        raise PydanticCustomError("iso_date", "must be a date (YYYY-MM-DD), not a date and time")
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and _ISO_DATE.match(value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise PydanticCustomError("iso_date", "{value} is not a real calendar date",
-                                      {"value": value}) from None
-    raise PydanticCustomError("iso_date", "must be a date written YYYY-MM-DD")
+def _from_csv(info: ValidationInfo) -> bool:
+    """CSV cells are text: numbers and booleans may be written as text there, not in YAML."""
+    return bool(info.context and info.context.get("csv"))
 
 
-def _number(value: object) -> object:
-    """A non-negative number, or its digits as text (CSV); never a boolean."""
+def _number(value: object, info: ValidationInfo) -> object:
+    """A non-negative number (a CSV cell: its digits); never a boolean, never YAML text."""
     if isinstance(value, bool):
         raise PydanticCustomError("number", "must be a number, not a boolean")
     if isinstance(value, int | float):
         return float(value)
-    if isinstance(value, str) and _DECIMAL.match(value):
-        return float(value)
-    if isinstance(value, str) and _DECIMAL.match(value.replace(",", ".", 1)):
-        raise PydanticCustomError("number", "must be a number written with a decimal point "
-                                  "(4.5, not 4,5)")
+    if isinstance(value, str) and _from_csv(info):
+        if _DECIMAL.match(value):
+            return float(value)
+        if _DECIMAL.match(value.replace(",", ".", 1)):
+            raise PydanticCustomError("number", "must be a number written with a decimal point "
+                                      "(4.5, not 4,5)")
+    if isinstance(value, str) and not _from_csv(info):
+        raise PydanticCustomError("number", "must be a number, not text (no quotes)")
     raise PydanticCustomError("number", "must be a non-negative number")
 
 
-def _whole(value: object) -> object:
-    """A non-negative whole number, or its digits as text (CSV); never a boolean."""
+def _whole(value: object, info: ValidationInfo) -> object:
+    """A non-negative whole number (a CSV cell: its digits); never a boolean, never YAML text."""
     if isinstance(value, bool):
         raise PydanticCustomError("whole", "must be a whole number, not a boolean")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and _from_csv(info) and _WHOLE.match(value):
         return int(value)
+    if isinstance(value, str) and not _from_csv(info):
+        raise PydanticCustomError("whole", "must be a whole number, not text (no quotes)")
     raise PydanticCustomError("whole", "must be a non-negative whole number")
 
 
@@ -66,19 +71,23 @@ def _text(value: object) -> object:
     return value
 
 
-def _flag(value: object) -> object:
+def _flag(value: object, info: ValidationInfo) -> object:
     """A boolean; in CSV only the words true and false (any letter case)."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
+    if isinstance(value, str) and _from_csv(info) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     raise PydanticCustomError("flag", "must be true or false")
 
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500), BeforeValidator(_text)]
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
-Number = Annotated[float, Field(ge=0, allow_inf_nan=False), BeforeValidator(_number)]
-Whole = Annotated[int, Field(ge=0), BeforeValidator(_whole)]
+# Names, versions, ids: MAX_NAME_CHARS; free text (notes, places, scenarios): MAX_TEXT_CHARS.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS),
+                 BeforeValidator(_text)]
+Note = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS),
+                 BeforeValidator(_text)]
+Number = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False),
+                   BeforeValidator(_number)]
+Whole = Annotated[int, Field(ge=0, le=MAX_NUMBER), BeforeValidator(_whole)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
@@ -117,9 +126,9 @@ class MediaRecord(Record):
                           "Windows Server 2012 R2, or '<manufacturer> <model> firmware'")
     version: Text = Field(description="version exactly as the servers report it "
                           "(5.0.8308.992); trailing .0 parts are ignored")
-    media_location: Text = Field(description="where the installation media (and the update "
+    media_location: Note = Field(description="where the installation media (and the update "
                                  "packages, unless updates_location is given) are kept")
-    updates_location: Text | None = Field(default=None, description="where the update "
+    updates_location: Note | None = Field(default=None, description="where the update "
                                           "packages are kept, when not with the media")
     checked: IsoDate = Field(description="date someone last confirmed the media are there")
 
@@ -129,7 +138,7 @@ class SpareRecord(Record):
 
     model: Text = Field(description="server model as the inventory names it (HP DL380 G8)")
     units: Whole = Field(description="spare units on hand")
-    location: Text | None = Field(default=None, description="where the spares are kept")
+    location: Note | None = Field(default=None, description="where the spares are kept")
 
 
 class SlaRecord(Record):
@@ -147,7 +156,7 @@ class ProcedureRecord(Record):
 
     name: Text = Field(description="name of the procedure (Restore the Back End pool)")
     owner: Text | None = Field(default=None, description="who keeps the procedure up to date")
-    location: Text | None = Field(default=None, description="where the document is")
+    location: Note | None = Field(default=None, description="where the document is")
     reviewed: IsoDate = Field(description="date the procedure was last reviewed")
 
 
@@ -158,19 +167,19 @@ class TrainingRecord(Record):
     role: Text | None = Field(default=None, description="their part in a recovery")
     trained: IsoDate | None = Field(default=None, description="date of their last DR "
                                     "training; empty if never trained")
-    course: Text | None = Field(default=None, description="what the training was")
+    course: Note | None = Field(default=None, description="what the training was")
 
 
 class DrDrillRecord(Record):
     """P13: a disaster-recovery simulation and how it went."""
 
     date: IsoDate = Field(description="day the drill ran")
-    scenario: Text = Field(description="what was simulated (loss of pool01 Back End)")
+    scenario: Note = Field(description="what was simulated (loss of pool01 Back End)")
     rto_target_minutes: Number = Field(description="recovery time objective of the drill")
     rto_achieved_minutes: Number = Field(description="time the recovery actually took")
     rpo_target_minutes: Number = Field(description="recovery point objective of the drill")
     rpo_achieved_minutes: Number = Field(description="data actually lost, in minutes")
-    notes: Text | None = Field(default=None, description="what went well or wrong")
+    notes: Note | None = Field(default=None, description="what went well or wrong")
 
 
 class RestoreDrillRecord(Record):

@@ -14,14 +14,14 @@ regard to letter case, as waivers do.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from auditor.errors import InputError
+from auditor.errors import InputError, reads_input
+from auditor.limits import IsoDate
 from auditor.yamlio import dotted, line_of, load_yaml, validate
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
@@ -37,7 +37,7 @@ class ManagementResponse(BaseModel):
     rule: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}-\d{3}$")] | None = None
     owner: Annotated[str, StringConstraints(min_length=1, max_length=200,
                                             strip_whitespace=True)]
-    due: Annotated[dt.date, Field(strict=False)]
+    due: IsoDate
     response: Text
 
 
@@ -47,6 +47,7 @@ class _ResponsesFile(BaseModel):
     responses: list[ManagementResponse]
 
 
+@reads_input
 def load_responses(path: Path, rule_ids: Collection[str]) -> tuple[ManagementResponse, ...]:
     """Read a responses file; an unknown rule id or a second response for the same finding is
     an input error naming the file, line and field."""
