@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from auditor.evidence import Observation, ObservationStatus, Source, make_observation
@@ -20,7 +21,8 @@ def collect_records(path: Path | None, now: dt.datetime) -> list[Observation]:
     """
     if path is None:
         return []
-    if not path.exists():
+    # lexists: a symlink that loops or dangles is broken input (exit 2), read and refused below.
+    if not os.path.lexists(path):
         return [make_observation(
             source=Source.RECORDS, probe=kind, target=RECORDS_TARGET, started_at=now,
             finished_at=now, status=ObservationStatus.ERROR, parameters={"file": path.name},
