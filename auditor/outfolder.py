@@ -78,25 +78,26 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _check_shape(target: Path) -> None:
+def _check_shape(target: Path, shown: Path) -> None:
     """The target is a folder or nothing, and a folder can be made where it is."""
     if not target.name:
-        raise InputError(target, "is not a folder an audit can be swapped into")
+        raise InputError(shown, "is not a folder an audit can be swapped into")
     if target.is_symlink():
-        raise InputError(target, "is a symbolic link; give the folder itself")
+        raise InputError(shown, "is a symbolic link; give the folder itself")
     if target.exists() and not target.is_dir():
-        raise InputError(target, "is a file, not a folder")
+        raise InputError(shown, "is a file, not a folder")
     ancestor = target.parent
     while not os.path.lexists(ancestor):
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise InputError(target, f"cannot be made: {ancestor} is not a folder")
+        raise InputError(shown, f"cannot be made: {ancestor} is not a folder")
 
 
 class OutputFolder:
     """The target folder, its lock and its staging folder for one run."""
 
     def __init__(self, target: Path, *, atomic_exchange: bool = True) -> None:
+        self.shown = target  # as the user wrote it, for messages
         self.target = Path(os.path.abspath(target))
         self.run_id = uuid.uuid4().hex
         self.staging = self.target.parent / f".{self.target.name}.staging-{self.run_id[:12]}"
@@ -109,7 +110,7 @@ class OutputFolder:
     def open(self) -> None:
         """Check the path, take the lock, clean up after a killed run, make the staging folder.
         Every output-path problem shows here, before any collection."""
-        _check_shape(self.target)
+        _check_shape(self.target, self.shown)
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             self._take_lock()
@@ -117,7 +118,7 @@ class OutputFolder:
             self._check_contents()
             self.staging.mkdir()
         except OSError as exc:
-            raise InputError(self.target, f"cannot be written: {exc.strerror or exc}") from None
+            raise InputError(self.shown, f"cannot be written: {exc.strerror or exc}") from None
         checkpoint("staging")
 
     def _take_lock(self) -> None:
@@ -127,7 +128,7 @@ class OutputFolder:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise InputError(self.target, f"is in use by another audit (it holds {path.name});"
+            raise InputError(self.shown, f"is in use by another audit (it holds {path.name});"
                                           " try again when that one is done") from None
         self._lock = fd
 
@@ -154,7 +155,7 @@ class OutputFolder:
         foreign = sorted(names - ours)
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-            raise InputError(self.target, f"holds files that are not part of an audit ({shown});"
+            raise InputError(self.shown, f"holds files that are not part of an audit ({shown});"
                                           " give a new or empty folder")
 
     def commit(self, command: str) -> list[Path]:
@@ -169,7 +170,7 @@ class OutputFolder:
             previous = self._swap()
             _fsync_dir(self.target.parent)
         except OSError as exc:
-            raise InputError(self.target, f"cannot be replaced: {exc.strerror or exc}") from None
+            raise InputError(self.shown, f"cannot be replaced: {exc.strerror or exc}") from None
         self.swapped = True
         checkpoint("swapped")
         if previous is not None:
@@ -203,7 +204,7 @@ class OutputFolder:
         staged = str(self.staging)
         if not exc.path.startswith(staged):
             return exc
-        return InputError(str(self.target) + exc.path[len(staged):], exc.message,
+        return InputError(str(self.shown) + exc.path[len(staged):], exc.message,
                           line=exc.line, field=exc.field)
 
 
