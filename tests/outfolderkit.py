@@ -53,3 +53,19 @@ def leftovers(folder: Path) -> list[str]:
     """Staging and moved-away folders of `folder` in its parent."""
     pattern = re.compile(rf"\.{re.escape(folder.name)}\.(staging|old)-[0-9a-f]{{12}}")
     return sorted(p.name for p in folder.parent.iterdir() if pattern.fullmatch(p.name))
+
+
+def pdf_workers(parent: int) -> list[int]:
+    """The PDF worker processes of a process (pdfworker.py children)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text(encoding="ascii", errors="replace")
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"pdfworker" in cmdline:
+            found.append(int(entry))
+    return found

@@ -19,7 +19,18 @@ from auditor.canonical import write_atomic
 from auditor.errors import InputError
 from auditor.manifest import MANIFEST, problems, read_manifest
 from auditor.outfolder import output_folder
-from tests.outfolderkit import ESTATE, KILLED, ROOT, audit_args, env, leftovers, run, run_id
+from tests.outfolderkit import (
+    ESTATE,
+    KILLED,
+    ROOT,
+    audit_args,
+    demo_args,
+    env,
+    leftovers,
+    pdf_workers,
+    run,
+    run_id,
+)
 
 BEFORE_SWAP = ("staging", "evidence", "files", "manifest")
 AFTER_SWAP = ("swapped", "done")
@@ -137,7 +148,8 @@ def test_report_checks_its_inputs_against_the_manifest(previous: Path, tmp_path:
     same = run([*args, "--out", str(folder)])  # into the folder it reads from
     assert same.returncode == 0, same.stderr
     manifest = read_manifest(folder)
-    assert manifest is not None and problems(folder, manifest) == []
+    assert manifest is not None
+    assert problems(folder, manifest) == []
     assert {f.name for f in manifest.files} == {"evidence.json", "results.json", "summary.md"}
     data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     data["estate"] = "edited"
@@ -235,3 +247,25 @@ def test_write_atomic_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None
     assert (tmp_path / "link").is_symlink()
     write_atomic(tmp_path / "target", b"new")  # a regular file is replaced
     assert (tmp_path / "target").read_bytes() == b"new"
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_pdf_renders_is_one_line_and_keeps_the_old_audit(
+        previous: Path, tmp_path: Path) -> None:
+    folder = _copy(previous, tmp_path / "audit")
+    old = run_id(folder)
+    demo = subprocess.Popen(demo_args(folder), env=env(), cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    _wait_for(lambda: bool(pdf_workers(demo.pid)), demo)
+    workers = pdf_workers(demo.pid)
+    time.sleep(1)  # into the layout of the parts
+    os.killpg(demo.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
+    stdout, stderr = demo.communicate(timeout=60)
+    assert demo.returncode == 130
+    assert stderr == f"interrupted: {folder} was left as it was\n"
+    assert "Traceback" not in stdout
+    assert run_id(folder) == old
+    assert leftovers(folder) == []
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "Z" not in Path(f"/proc/{pid}/stat").read_text(encoding="ascii")]
