@@ -269,3 +269,24 @@ def test_ctrl_c_while_the_pdf_renders_is_one_line_and_keeps_the_old_audit(
     assert leftovers(folder) == []
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
                 and "Z" not in Path(f"/proc/{pid}/stat").read_text(encoding="ascii")]
+
+
+def test_the_manifest_tells_a_changed_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "audit"
+    with output_folder(folder) as opened:
+        write_atomic(opened.staging / "results.json", b"{}")
+        write_atomic(opened.staging / "report.html", b"<p>")
+        written = opened.commit("test")
+    assert written == [folder / "report.html", folder / "results.json", folder / MANIFEST]
+    manifest = read_manifest(folder)
+    assert manifest is not None
+    assert problems(folder, manifest) == []
+    (folder / "report.html").write_bytes(b"<b>")
+    (folder / "results.json").unlink()
+    (folder / "extra.txt").write_bytes(b"")
+    assert problems(folder, manifest) == [
+        "extra.txt: not in the manifest", "report.html: size or SHA-256 differs from the "
+        "manifest", "results.json: missing"]
+    (folder / MANIFEST).write_text('{"format": "other"}', encoding="utf-8")
+    with pytest.raises(InputError, match="not a valid manifest"):
+        read_manifest(folder)
