@@ -83,8 +83,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return _serve()
-    except BrokenPipeError:
-        # The parent died (or was killed) while this worker was rendering: nobody to answer.
+    except (BrokenPipeError, EOFError):
+        # The parent died (or was killed) while sending a document or while this worker was
+        # rendering one: there is nobody to answer.
         os._exit(0)
 
 
