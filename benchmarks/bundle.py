@@ -11,11 +11,12 @@ Each stage runs in a child process, for the demo bundle and for the big one:
 - write: `write_bundle` of the bundle built in memory (canonical JSON, atomic write);
 - read: `read_bundle` (parse, validate, check every observation's SHA-256);
 - evaluate: `Toolkit.evaluate` (facts, every rule, scores) over the read bundle.
-Time is the stage's own CPU time (process_time: the stages are single-threaded, and on a shared
-machine CPU time is what stays comparable between runs); memory is the child's peak RSS (VmHWM), so it includes the
-interpreter and, for evaluate, the bundle read before it. Each figure is printed for both
-bundles and as a ratio big/demo; the targets are that nothing grows faster than the number of
-instances (ratio <= 1.2 x the instance ratio) and absolute ceilings. Lines read
+Time is the stage's own CPU time (process_time: the stages are single-threaded, and on a
+shared machine CPU time is what stays comparable between runs); memory is the child's peak RSS
+(VmHWM), so it includes the interpreter and, for write, the bundle built in memory before it
+and, for evaluate, the bundle read before it. Each figure is printed for both bundles and as a
+ratio big/demo; the targets are that nothing grows faster than the number of instances
+(ratio <= 1.2 x the instance ratio) and absolute ceilings. Lines read
 `BENCH name: value unit (target <= T) PASS|MISS`.
 If the bundle size cap (auditor/yamlio.py MAX_INPUT_BYTES) is below the big bundle's size, it
 is raised in the read and evaluate children only, and a note says so.
