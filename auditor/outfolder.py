@@ -16,6 +16,7 @@ first putting a moved-away previous audit back if DIR itself is missing.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime as dt
 import errno
@@ -168,10 +169,11 @@ class OutputFolder:
             _fsync_dir(self.staging)
             checkpoint("manifest")
             previous = self._swap()
-            _fsync_dir(self.target.parent)
         except OSError as exc:
             raise InputError(self.shown, f"cannot be replaced: {exc.strerror or exc}") from None
         self.swapped = True
+        with contextlib.suppress(OSError):  # durability only: the swap itself is done
+            _fsync_dir(self.target.parent)
         checkpoint("swapped")
         if previous is not None:
             shutil.rmtree(previous, ignore_errors=True)
