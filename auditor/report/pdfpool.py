@@ -87,8 +87,12 @@ class PdfPool:
         self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pdf")
 
     def __enter__(self) -> PdfPool:
-        for _ in range(self.size):
-            self._free.put(self._start())
+        try:
+            for _ in range(self.size):
+                self._free.put(self._start())
+        except BaseException as exc:  # Ctrl-C while starting: no worker is left behind
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -113,6 +117,8 @@ class PdfPool:
         worker = _Worker()
         with self._lock:
             self._all.append(worker)
+            if self._closing:  # started by a thread while the pool was being abandoned
+                worker.process.kill()
         return worker
 
     def _retire(self, worker: _Worker) -> None:
@@ -123,6 +129,8 @@ class PdfPool:
     def _run(self, html: bytes) -> bytes:
         worker = self._free.get()
         try:
+            if self._closing:
+                raise PdfRenderError("the PDF pool was abandoned")
             return worker.render(html)
         finally:
             self._free.put(self._renewed(worker))

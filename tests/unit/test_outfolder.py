@@ -261,7 +261,7 @@ def test_ctrl_c_while_the_pdf_renders_is_one_line_and_keeps_the_old_audit(
     workers = pdf_workers(demo.pid)
     time.sleep(1)  # into the layout of the parts
     os.killpg(demo.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
-    stdout, stderr = demo.communicate(timeout=60)
+    stdout, stderr = demo.communicate(timeout=120)
     assert demo.returncode == 130
     assert stderr == f"interrupted: {folder} was left as it was\n"
     assert "Traceback" not in stdout
