@@ -249,6 +249,12 @@ def test_write_atomic_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None
     assert (tmp_path / "target").read_bytes() == b"new"
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT handled by default, as for a command typed at a shell: pytest started in the
+    background by a script inherits SIGINT ignored, and so would the audit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_ctrl_c_while_the_pdf_renders_is_one_line_and_keeps_the_old_audit(
         previous: Path, tmp_path: Path) -> None:
@@ -256,7 +262,7 @@ def test_ctrl_c_while_the_pdf_renders_is_one_line_and_keeps_the_old_audit(
     old = run_id(folder)
     demo = subprocess.Popen(demo_args(folder), env=env(), cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_as_from_a_terminal)
     _wait_for(lambda: bool(pdf_workers(demo.pid)), demo)
     workers = pdf_workers(demo.pid)
     time.sleep(1)  # into the layout of the parts
