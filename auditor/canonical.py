@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import uuid
 from collections.abc import Sequence
@@ -15,8 +16,21 @@ from typing import Any
 
 from pydantic import JsonValue
 
-__all__ = ["CanonicalRows", "JsonValue", "canonical_bytes", "canonical_rows", "pretty_bytes",
-           "sha256_of", "sha256_of_json", "to_json_value", "write_atomic"]
+from auditor.errors import InputError
+
+__all__ = [
+    "CanonicalRows",
+    "JsonValue",
+    "canonical_bytes",
+    "canonical_rows",
+    "check_replaceable",
+    "check_writable",
+    "pretty_bytes",
+    "sha256_of",
+    "sha256_of_json",
+    "to_json_value",
+    "write_atomic",
+]
 
 # Value types already in canonical form: a column holding only these (and None) is kept as is.
 _PLAIN_TYPES: frozenset[type] = frozenset({str, int, bool, type(None)})
@@ -96,8 +110,56 @@ def pretty_bytes(value: Any) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse a path that exists and is not a regular file (a device, folder, FIFO, socket or
+    symbolic link): an atomic write would put a regular file in its place. A symbolic link is
+    refused rather than followed, so a link planted at the output path cannot redirect a
+    write made as root (docs/output-folder.md)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(path, f"cannot be written: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise InputError(path, f"is {_kind(mode)}, not a regular file; refusing to replace it")
+
+
+def check_writable(path: Path) -> None:
+    """Before any long work: the file could be written (a regular file or nothing at the path,
+    and its folder exists or can be made, and takes a new file)."""
+    check_replaceable(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(path, f"cannot be written: {exc.strerror or exc}") from None
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside the target, fsync, then rename over it."""
+    """Write to a temporary file beside the target, fsync, then rename over it.
+
+    Refuses to replace anything but a regular file (check_replaceable). A failure to write
+    (no space left, a read-only file system, no permission) is an InputError naming the path.
+    """
+    check_replaceable(path)
+    try:
+        _write_and_rename(path, data)
+    except OSError as exc:
+        raise InputError(path, f"cannot be written: {exc.strerror or exc}") from None
+
+
+def _write_and_rename(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
-from auditor.canonical import write_atomic
+from auditor.canonical import check_writable, write_atomic
 from auditor.cli.common import (
     FailUnderOpt,
     InventoryOpt,
@@ -30,6 +32,8 @@ from auditor.engine.selection import select
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
 from auditor.inventory import LoadedInventory
+from auditor.manifest import check_against_manifest
+from auditor.outfolder import OutputFolder, checkpoint, output_folder
 from auditor.pipeline import Toolkit, collect_bundle, same_estate
 from auditor.report import (
     AppendixMode,
@@ -47,6 +51,7 @@ SeverityOpt = Annotated[list[str] | None, typer.Option(
     "--severity", metavar="LEVEL", help="Evaluate only rules of this severity (repeatable: "
                                         "critical, high, medium, low); with --rule, both "
                                         "must match.")]
+T = TypeVar("T")
 
 
 def collect_cmd(
@@ -57,6 +62,7 @@ def collect_cmd(
 ) -> None:
     """Collect evidence for the inventory into one bundle (records are read fresh)."""
     def run() -> str:
+        check_writable(out_path)
         toolkit = Toolkit()
         loaded = toolkit.load_inventory(inventory)
         started = dt.datetime.now(dt.UTC)
@@ -81,6 +87,7 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate every rule (or the ones selected) over a bundle and write results.json."""
     def run() -> Results:
+        check_writable(out_path)
         toolkit = Toolkit()
         scope = select(toolkit.pack, rules or (), severities or ())
         loaded = toolkit.load_inventory(inventory)
@@ -155,6 +162,43 @@ def _print_written(paths: list[Path]) -> None:
         say(f"wrote {path}")
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
+
+
+def _in_folder(out_dir: Path, command: str, body: Callable[[Path], T]) -> tuple[T, list[Path]]:
+    """`body(staging folder)` with the output folder checked and locked before it starts, then
+    swapped in whole (auditor/outfolder.py); the final files. Ctrl-C: one line, exit 130."""
+    opened: list[OutputFolder] = []
+
+    def run() -> tuple[T, list[Path]]:
+        with output_folder(out_dir) as folder:
+            opened.append(folder)
+            value = body(folder.staging)
+            return value, folder.commit(command)
+    try:
+        return _guarded(run)
+    except KeyboardInterrupt:
+        done = bool(opened) and opened[0].swapped
+        state = "holds the new audit" if done else "was left as it was"
+        err.print(f"interrupted: {out_dir} {state}", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _checked_results(path: Path) -> Results:
+    """results.json, checked against the manifest of its folder when it has one."""
+    results = read_results(path)
+    check_against_manifest(path, hashlib.sha256(path.read_bytes()).hexdigest())
+    return results
+
+
+def _checked_bundle(path: Path) -> tuple[EvidenceBundle, bytes]:
+    """The bundle and its bytes, checked against the manifest of its folder when it has one."""
+    bundle = read_bundle(path)[0]
+    data = path.read_bytes()
+    check_against_manifest(path, hashlib.sha256(data).hexdigest())
+    return bundle, data
+
+
 def audit_cmd(
     inventory: InventoryOpt,
     out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR",
@@ -171,7 +215,7 @@ def audit_cmd(
     severities: SeverityOpt = None,
 ) -> None:
     """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf."""
-    def run() -> tuple[Results, list[Path]]:
+    def run(folder: Path) -> Results:
         wanted = parse_formats(formats)
         at = parse_now(now)
         toolkit = Toolkit()
@@ -182,14 +226,15 @@ def audit_cmd(
         with collection_progress() as progress:
             bundle = collect_bundle(toolkit, loaded, replay, started, progress)
         print_problems(bundle, loaded.inventory, err)
-        evidence_path = out_dir / "evidence.json"
+        evidence_path = folder / "evidence.json"
         digest = write_bundle(bundle, evidence_path)
+        checkpoint("evidence")
         results = toolkit.evaluate(bundle, digest, loaded, found, at, scope)
-        paths = _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
-                             out_dir, wanted | {OutputFormat.JSON}, dt.datetime.now(dt.UTC),
-                             ReportOptions(responses, appendix, appendix_rows))
-        return results, [evidence_path, *paths]
-    results, paths = _guarded(run)
+        _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
+                     folder, wanted | {OutputFormat.JSON}, dt.datetime.now(dt.UTC),
+                     ReportOptions(responses, appendix, appendix_rows))
+        return results
+    results, paths = _in_folder(out_dir, "audit", run)
     _print_written(paths)
     print_summary(results)
     raise typer.Exit(exit_code(results, fail_under))
@@ -207,20 +252,22 @@ def report_cmd(
     appendix: AppendixOpt = "full",
     appendix_rows: AppendixRowsOpt = 10,
 ) -> None:
-    """Render the report from an existing results.json."""
-    def run() -> list[Path]:
-        wanted = parse_formats(formats)
+    """Render the report from an existing results.json (copied into the folder, with the
+    bundle when given, so the folder holds one whole audit)."""
+    def run(folder: Path) -> None:
+        wanted = parse_formats(formats) | {OutputFormat.JSON}
         toolkit = Toolkit()
         loaded = toolkit.load_inventory(inventory)
-        results = read_results(results_path)
+        results = _checked_results(results_path)
         same_estate(f"results {results_path}", results.estate_id, results.estate, loaded)
-        bundle = (read_bundle(bundle_path)[0], bundle_path.read_bytes()) if bundle_path else None
+        bundle = _checked_bundle(bundle_path) if bundle_path else None
         if bundle is not None:
             same_estate(f"bundle {bundle_path}", bundle[0].estate_id, bundle[0].estate, loaded)
-        return _write_audit(toolkit, results, loaded, bundle, out_dir, wanted,
-                            dt.datetime.now(dt.UTC),
-                            ReportOptions(responses, appendix, appendix_rows))
-    _print_written(_guarded(run))
+            write_atomic(folder / "evidence.json", bundle[1])
+        _write_audit(toolkit, results, loaded, bundle, folder, wanted,
+                     dt.datetime.now(dt.UTC),
+                     ReportOptions(responses, appendix, appendix_rows))
+    _print_written(_in_folder(out_dir, "report", run)[1])
 
 
 def demo_dir(estate: str) -> Path:
@@ -237,7 +284,7 @@ def demo_cmd(
     = Path("auditor-demo"),
 ) -> None:
     """Audit a bundled demo estate from its recorded evidence; exit 0 once the report is out."""
-    def run() -> tuple[Results, list[Path]]:
+    def run(folder: Path) -> Results:
         if estate not in DEMO_ESTATES:
             raise InputError("--estate", f"unknown demo estate {estate!r} (choose from "
                              f"{', '.join(DEMO_ESTATES)})")
@@ -246,14 +293,14 @@ def demo_cmd(
         loaded = toolkit.load_inventory(source / "inventory.yaml")
         bundle, digest = read_bundle(source / "evidence.json")
         print_problems(bundle, loaded.inventory, err)
-        write_atomic(out_dir / "evidence.json", (source / "evidence.json").read_bytes())
+        write_atomic(folder / "evidence.json", (source / "evidence.json").read_bytes())
+        checkpoint("evidence")
         results = toolkit.evaluate(bundle, digest, loaded, toolkit.load_waivers(loaded, None))
-        paths = _write_audit(toolkit, results, loaded,
-                             (bundle, (source / "evidence.json").read_bytes()), out_dir,
-                             {OutputFormat.HTML, OutputFormat.PDF, OutputFormat.JSON},
-                             results.now)
-        return results, [out_dir / "evidence.json", *paths]
-    results, paths = _guarded(run)
+        _write_audit(toolkit, results, loaded,
+                     (bundle, (source / "evidence.json").read_bytes()), folder,
+                     {OutputFormat.HTML, OutputFormat.PDF, OutputFormat.JSON}, results.now)
+        return results
+    results, paths = _in_folder(out_dir, "demo", run)
     _print_written(paths)
     print_summary(results)
     say(f"demo report of the {estate} estate: {out_dir.resolve() / 'report.pdf'}")

@@ -6,6 +6,8 @@ and that many bytes. A reply is three messages: one byte 0 then the PDF (or 1 th
 text); WeasyPrint's warnings about the document, one per line (often none); and b"1" when the
 worker is about to exit (it has grown over MAX_RSS_MB), else b"0".
 Only data: URLs may be fetched, as in pdf.render_pdf.
+The worker ignores SIGINT (the parent handles Ctrl-C and kills it), and when the parent is gone
+(its pipe is closed) it exits without a word.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ctypes
 import gc
 import logging
 import os
+import signal
 import struct
 import sys
 from typing import IO
@@ -77,6 +80,16 @@ def _give_back() -> None:
 
 def main() -> int:
     """Serve until stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return _serve()
+    except (BrokenPipeError, EOFError):
+        # The parent died (or was killed) while sending a document or while this worker was
+        # rendering one: there is nobody to answer.
+        os._exit(0)
+
+
+def _serve() -> int:
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
