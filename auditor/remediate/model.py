@@ -11,7 +11,7 @@ from auditor.canonical import pretty_bytes, sha256_of, write_atomic
 from auditor.remediate.catalogue import Dialect
 from auditor.yamlio import json_validation_error, load_json_document
 
-PLAN_FORMAT = "auditor-remediation-plan"
+PLAN_FORMAT: Literal["auditor-remediation-plan"] = "auditor-remediation-plan"
 
 
 class Closed(BaseModel):
@@ -86,6 +86,7 @@ class Plan(Closed):
     results_collected_at: AwareDatetime
     bundle_sha256: str
     inventory_sha256: str
+    results_score: float | None = Field(description="the audit's score, for the before/after")
     selection: dict[str, list[str]]
     actions: list[PlannedAction]
     assess_first: list[FindingRef] = Field(description="error findings: the state is unknown, "

@@ -109,7 +109,7 @@ class Planner:
             tool_version=__version__, estate=self.results.estate, results_sha256=results_sha256,
             results_now=self.results.now, results_collected_at=self.results.collected_at,
             bundle_sha256=self.results.bundle_sha256,
-            inventory_sha256=self.loaded.sha256,
+            inventory_sha256=self.loaded.sha256, results_score=self.results.overall.score,
             selection={"rules": list(selection.rules), "subjects": list(selection.subjects),
                        "severities": list(selection.severities)},
             actions=_ordered(self._finish(d) for d in drafts.values()),

@@ -112,7 +112,7 @@ def _slug(text: str) -> str:
 
 
 def backup_file(destination: str, inst: SqlInstance, database: str, backup_type: str) -> str:
-    """Ola Hallengren's layout; `{run}` becomes the apply run's id, so each run writes a new file."""
+    """Ola Hallengren's layout; `{run}` becomes the apply run's id: a new file per run."""
     kind, ext = ("FULL", "bak") if backup_type == "D" else ("LOG", "trn")
     server, db = _slug(inst.server_name), _slug(database)
     return f"{destination}\\{server}\\{db}\\{kind}\\{server}_{db}_{kind}_{{run}}.{ext}"
