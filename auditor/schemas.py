@@ -11,6 +11,8 @@ from auditor.canonical import write_atomic
 from auditor.engine.waivers import waivers_json_schema
 from auditor.inventory import Inventory
 from auditor.records import records_json_schema
+from auditor.remediate.model import plan_json_schema
+from auditor.remediate.record import run_json_schema
 from auditor.results import results_json_schema
 
 
@@ -21,6 +23,8 @@ def _inventory() -> dict[str, object]:
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "inventory.schema.json": _inventory,
     "records.schema.json": records_json_schema,
+    "plan.schema.json": plan_json_schema,
+    "remediation-run.schema.json": run_json_schema,
     "results.schema.json": results_json_schema,
     "waivers.schema.json": waivers_json_schema,
 }

@@ -112,7 +112,7 @@ class Applier:
                 continue
             run = self._one(session, inst, action)
             out.append(run)
-            if run.outcome is not ActionOutcome.SUCCEEDED:
+            if run.outcome not in (ActionOutcome.SUCCEEDED, ActionOutcome.REFUSED):
                 stopped = f"not run: {action.id} ({action.action} {action.database}) " \
                           f"ended {run.outcome.value} first"
         return out

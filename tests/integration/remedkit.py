@@ -92,3 +92,32 @@ def apply(estate: Estate, plan_path: Path, bundle: Path, out: Path, *extra: str)
     """`auditor remediate apply`."""
     return cli("remediate", "apply", plan_path, "--bundle", bundle, "--inventory",
                estate.inventory, "--out", out, *extra)
+
+
+def snapshot(estate: Estate) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every lab table (dbo, sys, lab) of every instance, for before/after."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for ref in estate.lab.instances:
+        tables = estate.cluster.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE "
+            "table_schema IN ('dbo', 'sys', 'lab') AND table_type = 'BASE TABLE'", ref.database)
+        for schema, table in tables:
+            rows = estate.cluster.execute(f'SELECT * FROM "{schema}"."{table}"', ref.database)
+            out[f"{ref.database}.{schema}.{table}"] = sorted(rows, key=repr)
+    return out
+
+
+def add_fault(estate: Estate, server_name: str, action: str, mode: str,
+              target: str | None = None, message: str | None = None) -> None:
+    """Tell a lab instance's stand-in to fail, hang or deny."""
+    estate.sql(server_name, "INSERT INTO lab.fault (action, target, mode, message) "
+               "VALUES (?, ?, ?, ?)", (action, target, mode, message))
+
+
+def prepared(estate: Estate, folder: Path, *plan_args: str) -> tuple[Path, Path]:
+    """Audit and plan: (plan.json, evidence.json)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _, bundle, results = audit(estate, folder)
+    made = plan(estate, results, bundle, folder / "plan.json", *plan_args)
+    assert made.exit_code == 0, made.output
+    return folder / "plan.json", bundle
