@@ -37,8 +37,9 @@ BEGIN
     END IF;
 END $$;
 
+-- Truncated, not rounded: a stopped clock must not put a backup's finish after "now".
 CREATE FUNCTION lab.local_now() RETURNS timestamp(3)
-LANGUAGE sql STABLE AS $$ SELECT public.sysdatetime()::timestamp(3) $$;
+LANGUAGE sql STABLE AS $$ SELECT date_trunc('milliseconds', public.sysdatetime())::timestamp(3) $$;
 
 CREATE FUNCTION lab.zone_units() RETURNS smallint
 LANGUAGE sql STABLE AS $$

@@ -123,7 +123,8 @@ def run_job(session: RemediationSession, action: PlannedAction, run_id: str,
         return _failed(result, exc)
     end = clock() + deadline
     while True:
-        runs = session.query("job_outcome", action.job_name or "", history)
+        rows = session.query("job_outcome", action.job_name or "", history)
+        runs = [r for r in rows if int(r["step_id"]) == 0]
         if runs:
             break
         if clock() >= end:
@@ -133,10 +134,13 @@ def run_job(session: RemediationSession, action: PlannedAction, run_id: str,
             return result
         sleep(POLL_SECONDS)
     outcome = max(runs, key=lambda r: int(r["instance_id"]))
-    result.messages.append(str(outcome["message"] or ""))
+    steps = sorted((r for r in rows if int(r["step_id"]) != 0), key=lambda r: r["instance_id"])
+    result.messages.extend(str(r["message"] or "") for r in [*steps, outcome])
     if int(outcome["run_status"]) != 1:
+        failed = [str(r["message"]) for r in steps if int(r["run_status"]) == 0]
         result.outcome = ActionOutcome.FAILED
-        result.reason = f"the job {action.job_name!r} failed: {outcome['message']}"
+        result.reason = f"the job {action.job_name!r} failed: " + " ".join(
+            failed or [str(outcome["message"])])
         return result
     result.artifacts = [a for a in _artifacts(session, action, since, own) if a.type == "D"]
     return _judge(result, f"the job succeeded but wrote no new full backup of "

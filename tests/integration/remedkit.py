@@ -45,9 +45,9 @@ class Estate:
 
 
 def make_estate(cluster: LabCluster, folder: Path, name: str,
-                edits: dict[str, Any] | None = None) -> Estate:
-    """The neglected estate under a name of its own, and its remediation inventory."""
-    lab = build_estate(cluster, demo_root() / "neglected", folder, name)
+                edits: dict[str, Any] | None = None, source: str = "neglected") -> Estate:
+    """A demo estate under a name of its own, and its remediation inventory."""
+    lab = build_estate(cluster, demo_root() / source, folder, name)
     data = yaml.safe_load(lab.inventory.read_text(encoding="utf-8"))
     data["backup_destinations"].append(dict(BNE_DESTINATION))
     for key, value in (edits or {}).items():
@@ -102,7 +102,8 @@ def snapshot(estate: Estate) -> dict[str, list[tuple[Any, ...]]]:
             "SELECT table_schema, table_name FROM information_schema.tables WHERE "
             "table_schema IN ('dbo', 'sys', 'lab') AND table_type = 'BASE TABLE'", ref.database)
         for schema, table in tables:
-            rows = estate.cluster.execute(f'SELECT * FROM "{schema}"."{table}"', ref.database)
+            rows = estate.cluster.execute(f'SELECT * FROM "{schema}"."{table}"',  # noqa: S608
+                                          ref.database)
             out[f"{ref.database}.{schema}.{table}"] = sorted(rows, key=repr)
     return out
 

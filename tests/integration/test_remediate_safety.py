@@ -59,7 +59,8 @@ def test_full_backups_need_the_window_or_outside_window(
     outcomes = {(a["action"], a["database"], a["instance"]): (a["outcome"], a["reason"])
                 for a in record["actions"]}
     full = outcomes[("backup_database", "xds", "SQLBNE01\\RTC")]
-    assert full[0] == "refused" and "outside its backup window 01:00-05:00" in full[1]
+    assert full[0] == "refused"
+    assert "outside its backup window 01:00-05:00" in full[1]
     assert outcomes[("backup_log", "rtcxds", "SQLBNE01\\RTC")][0] == "succeeded"
     checks = {(c["rule_id"], c["subject"]): c["verdict"]
               for c in record["verification"]["findings"]}

@@ -57,7 +57,8 @@ def test_start_backup_job_is_the_odbc_call_escape_with_the_job_name_bound() -> N
 
 def test_manual_steps_name_a_role_and_closing_evidence() -> None:
     for rule_id, entry in CATALOGUE.rules.items():
-        assert entry.manual.role and entry.manual.evidence, rule_id
+        assert entry.manual.role, rule_id
+        assert entry.manual.evidence, rule_id
         assert "<" not in entry.manual.step.replace("<date>", ""), rule_id
 
 
