@@ -37,7 +37,7 @@ def test_kill_9_mid_action_leaves_the_journal_and_no_half_record(
     plan_path, bundle = prepared(estate, tmp_path / "a", "--subject", "database:SQLCHI02*")
     add_fault(estate, "SQLCHI02\\RTC", "backup_database", "hang", target="model")
     out = tmp_path / "run"
-    proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+    proc = subprocess.Popen(
         [sys.executable, "-m", "auditor", "remediate", "apply", str(plan_path), "--bundle",
          str(bundle), "--inventory", str(estate.inventory), "--out", str(out), "--apply",
          "--yes", "--outside-window"], env=os.environ.copy(), stdout=subprocess.DEVNULL,
