@@ -17,6 +17,7 @@ from auditor.cli.common import ExitCode, InventoryOpt, _guarded, err, out
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle
 from auditor.facts import derive_facts
+from auditor.findings import Severity
 from auditor.inventory import LoadedInventory
 from auditor.pipeline import Toolkit
 from auditor.remediate.apply import DEFAULT_WORKERS, Applier, ApplyOptions
@@ -54,6 +55,7 @@ def plan_cmd(
         if method not in ("auto", "adhoc"):
             raise InputError("--method", f"unknown method {method!r} (auto or adhoc)")
         toolkit = Toolkit()
+        _check_selection(toolkit, rule or [], severity or [])
         loaded = toolkit.load_inventory(inventory)
         results = read_results(results_path)
         bundle, digest = read_bundle(bundle_path)
@@ -67,6 +69,17 @@ def plan_cmd(
     plan = _guarded(run)
     print_plan(plan)
     out.print(f"wrote {out_path} (sha256 {plan_sha256(plan)})", markup=False)
+
+
+def _check_selection(toolkit: Toolkit, rules: list[str], severities: list[str]) -> None:
+    known = {r.id for r in toolkit.pack.rules}
+    for rule_id in rules:
+        if rule_id.upper() not in known:
+            raise InputError("--rule", f"unknown rule {rule_id!r}")
+    for name in severities:
+        if name not in {s.value for s in Severity}:
+            raise InputError("--severity", f"unknown severity {name!r} (choose from "
+                             f"{', '.join(s.value for s in Severity)})")
 
 
 def print_plan(plan: Plan) -> None:

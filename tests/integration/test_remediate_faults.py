@@ -82,10 +82,15 @@ def test_job_failure_denial_and_deadline_are_reported_and_nothing_is_called_fixe
     assert verdicts[("BR-004", f"database:{CHI2}/msdb")] == "fixed"
 
 
-def test_the_job_path_fixes_br001_when_the_job_succeeds(
+HOSTILE = "Ola'); DROP TABLE dbo.backupset; -- ]`$(whoami)`; \"x"
+
+
+def test_the_job_path_fixes_br001_when_the_job_succeeds_whatever_the_job_is_called(
         lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     estate = make_estate(lab, tmp_path, "remjob", source="drifted")
     use_env(estate, monkeypatch)
+    # a hostile job name reaches the server only as a bound parameter
+    estate.sql(BNE, "UPDATE dbo.sysjobs SET name = ? WHERE name = ?", (HOSTILE, JOB))
     plan_path, bundle = prepared(estate, tmp_path / "a", "--rule", "BR-001")
     ran = apply(estate, plan_path, bundle, tmp_path / "run", "--apply", "--yes",
                 "--outside-window")
@@ -93,11 +98,11 @@ def test_the_job_path_fixes_br001_when_the_job_succeeds(
     record = _record(tmp_path / "run")
     (job,) = record["actions"]
     assert job["statements"][0]["template"] == "{CALL dbo.sp_start_job(?)}"
-    assert job["statements"][0]["parameters"] == {"job_name": JOB}
+    assert job["statements"][0]["parameters"] == {"job_name": HOSTILE}
     assert job["artifacts"][0]["physical_device_name"].startswith(
         "\\\\bnebak01.fabrikam.com\\sqlbackup\\")
     history = estate.sql(BNE, "SELECT h.run_status, h.message FROM dbo.sysjobhistory h JOIN "
                          "dbo.sysjobs j ON j.job_id = h.job_id WHERE j.name = ? AND "
-                         "h.step_id = 0 ORDER BY h.instance_id DESC LIMIT 1", (JOB,))
+                         "h.step_id = 0 ORDER BY h.instance_id DESC LIMIT 1", (HOSTILE,))
     assert history[0][0] == 1
     assert _verdicts(record) == {("BR-001", f"database:{BNE}/rgsconfig"): "fixed"}
