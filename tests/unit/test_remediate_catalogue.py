@@ -70,3 +70,24 @@ def test_actions_the_brief_names_are_where_they_belong() -> None:
     assert rules["BR-060"].actions == ["restore_test"]
     assert rules["DR-001"].actions == ["backup_service_sync"]
     assert not rules["BR-002"].one_run
+
+
+SHARED = sorted(p.name.removesuffix(".sql") for p in statement_path("x", Dialect.TSQL).parent
+                .glob("*.sql")
+                if not p.name.endswith(".lab.sql")
+                and not statement_path(p.name.removesuffix(".sql"), Dialect.LAB).is_file())
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_statements_shared_by_both_dialects_stay_in_the_portable_subset(name: str) -> None:
+    from tests.unit.test_probe_portability import LAB_ONLY, NEITHER, TSQL_ONLY, problems
+
+    text = statement(name, Dialect.TSQL)
+    assert problems(text, {**TSQL_ONLY, **LAB_ONLY, **NEITHER}) == [], name
+    aliases = re.findall(r"\bAS\s+(\w+)\b(?!\s*[()])", text, re.IGNORECASE)
+    assert all(a == a.lower() for a in aliases), name  # PostgreSQL folds unquoted aliases
+
+
+def test_the_shared_statements_are_the_read_only_ones() -> None:
+    assert SHARED == ["backup_watermark", "database_state", "job_outcome", "job_watermark",
+                      "new_backups", "server_clock"]
