@@ -23,7 +23,7 @@ NOW = dt.datetime(2026, 11, 25, 6, 0, tzinfo=dt.UTC)
 INSTANCES = 500
 STORES = ("xds", "lis", "rtcxds", "rtcshared")
 SITES = ("EMEA", "AMER", "APAC", "LATAM", "ANZ")
-DRIVER = "DRIVER={ODBC Driver 18 for SQL Server};SERVER=tcp:sql{n:03d}.contoso.com,1433;" \
+DRIVER = "DRIVER={{ODBC Driver 18 for SQL Server}};SERVER=tcp:sql{n:03d}.contoso.com,1433;" \
          "DATABASE=msdb;"
 TARGET_S = 1.0
 

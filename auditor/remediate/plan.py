@@ -25,6 +25,7 @@ from auditor.remediate.targets import (
     covering_job,
     destination_for,
     dialect_of,
+    durations,
     estimate,
     supports_compression,
 )
@@ -95,6 +96,24 @@ class Planner:
         self.adhoc = adhoc
         facts = derive_facts(bundle, loaded.inventory, results.now)
         self.instances = {i.instance.server_name.lower(): i for i in facts.instances}
+        self._actions = {a.name: a for a in catalogue.actions}
+        self._destinations: dict[str, str | None] = {}
+        self._reasons: dict[str, str] = {}
+        self._durations: dict[str, dict[tuple[str, str], list[int]]] = {}
+
+    def _past(self, inst: InstanceFacts, database: str, kind: str) -> list[int]:
+        key = inst.instance.server_name.lower()
+        if key not in self._durations:
+            self._durations[key] = durations(inst)
+        return self._durations[key].get((database.lower(), kind), [])
+
+    def _destination(self, inst: InstanceFacts) -> tuple[str | None, str]:
+        """The instance's ad hoc destination (or None) and why, worked out once."""
+        key = inst.instance.server_name.lower()
+        if key not in self._destinations:
+            dest = destination_for(self.loaded.inventory, inst)
+            self._destinations[key], self._reasons[key] = dest.path, dest.reason
+        return self._destinations[key], self._reasons[key]
 
     def plan(self, selection: Selection, results_sha256: str) -> Plan:
         """The plan for the selected findings."""
@@ -147,7 +166,7 @@ class Planner:
             return _Choice(None, state)
         kind = "L" if "backup_log" in entry.actions else "D"
         for name in entry.actions:
-            choice = self._try(self.catalogue.action(name), inst, subject.name, kind)
+            choice = self._try(self._actions[name], inst, subject.name, kind)
             if choice is not None:
                 return choice
         return self._unimplemented(entry)
@@ -160,13 +179,13 @@ class Planner:
             job = None if self.adhoc else covering_job(inst, database, kind)
             return _Choice(_Draft(action, inst, database, "agent_job", job.name), "") if job \
                 else None
-        dest = destination_for(self.loaded.inventory, inst)
-        if dest.path is None:
-            return _Choice(None, dest.reason)
-        return _Choice(_Draft(action, inst, database, "adhoc"), dest.reason)
+        path, reason = self._destination(inst)
+        if path is None:
+            return _Choice(None, reason)
+        return _Choice(_Draft(action, inst, database, "adhoc"), reason)
 
     def _unimplemented(self, entry: RuleRemediation) -> _Choice:
-        names = [a for a in entry.actions if not self.catalogue.action(a).implemented]
+        names = [a for a in entry.actions if not self._actions[a].implemented]
         if names:
             return _Choice(None, f"automated action {', '.join(names)} is not implemented yet")
         return _Choice(None, "no automated action fits this subject")
@@ -183,9 +202,8 @@ class Planner:
         inst, action = draft.inst, draft.action
         dialect = dialect_of(inst.instance)
         kind = BACKUP_TYPE.get(action.name, "D")
-        estimated, deadline = estimate(inst, draft.database, kind)
-        dest = destination_for(self.loaded.inventory, inst).path if draft.method == "adhoc" \
-            else None
+        estimated, deadline = estimate(self._past(inst, draft.database, kind), kind)
+        dest = self._destination(inst)[0] if draft.method == "adhoc" else None
         values = {"database": draft.database, "job_name": draft.job or "",
                   "file": backup_file(dest, inst.instance, draft.database, kind) if dest else ""}
         compress = supports_compression(inst)

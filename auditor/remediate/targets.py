@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass
+from functools import cache
 
 from auditor.checks.storage import classify_device, host_names
 from auditor.collect.sql_connect import DriverKind, driver_kind, parse_connection_string
@@ -27,8 +28,13 @@ _PLAIN_BACKUP = re.compile(r"(?i)BACKUP\s+(DATABASE|LOG)\s+\[?([^\]\s]+)\]?\s+TO
 
 def dialect_of(inst: SqlInstance) -> Dialect:
     """The lab's PostgreSQL driver means the lab stand-ins; anything else is T-SQL."""
+    return _dialect(inst.connection or "")
+
+
+@cache
+def _dialect(connection: str) -> Dialect:
     try:
-        kind = driver_kind(parse_connection_string(inst.connection or ""))
+        kind = driver_kind(parse_connection_string(connection))
     except ValueError:
         return Dialect.TSQL
     return Dialect.LAB if kind is DriverKind.PSQLODBC else Dialect.TSQL
@@ -118,19 +124,20 @@ def backup_file(destination: str, inst: SqlInstance, database: str, backup_type:
     return f"{destination}\\{server}\\{db}\\{kind}\\{server}_{db}_{kind}_{{run}}.{ext}"
 
 
-def durations(inst: InstanceFacts, database: str, backup_type: str) -> list[int]:
-    """Seconds each past chain backup of this type took, newest last."""
-    if not isinstance(inst.backups, Known):
-        return []
-    rows = sorted((b for b in inst.backups.value if b.database_name.lower() == database.lower()
-                   and b.type == backup_type and not b.is_copy_only), key=lambda b: b.finished_at)
-    return [max(0, int((b.finished_at - b.started_at).total_seconds())) for b in rows]
+def durations(inst: InstanceFacts) -> dict[tuple[str, str], list[int]]:
+    """Seconds each past chain backup took, by (database lower-cased, type), newest last."""
+    out: dict[tuple[str, str], list[int]] = {}
+    if isinstance(inst.backups, Known):
+        for b in sorted(inst.backups.value, key=lambda b: b.finished_at):
+            if not b.is_copy_only:
+                seconds = max(0, int((b.finished_at - b.started_at).total_seconds()))
+                out.setdefault((b.database_name.lower(), b.type), []).append(seconds)
+    return out
 
 
-def estimate(inst: InstanceFacts, database: str, backup_type: str) -> tuple[int, int]:
+def estimate(past: list[int], backup_type: str) -> tuple[int, int]:
     """(estimated seconds, deadline seconds): the median of past durations, and three times
     the longest with a floor; defaults when the database has no history."""
-    past = durations(inst, database, backup_type)
     if not past:
         guess = DEFAULT_SECONDS[backup_type]
         return guess, max(FLOOR_SECONDS[backup_type], DEADLINE_FACTOR * guess)
