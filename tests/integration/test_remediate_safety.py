@@ -124,3 +124,29 @@ def test_no_password_in_plan_record_journal_or_output(
              (tmp_path / "run" / "remediation.json").read_text()]
     for password in estate.lab.env.values():
         assert all(password not in text for text in texts)
+
+
+def test_apply_connects_with_the_remediation_credential(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    estate = make_estate(lab, tmp_path, "remcred")
+    data = yaml.safe_load(estate.inventory.read_text())
+    for inst in data["sql_instances"]:
+        if inst["server_name"] == "SQLCHI02\\RTC":
+            inst["remediation_credential"] = {"kind": "env", "name": "AUDITOR_TEST_REMEDIATOR",
+                                              "username": inst["credential"]["username"]}
+    estate.inventory.write_text(yaml.safe_dump(data, sort_keys=False))
+    use_env(estate, monkeypatch)
+    monkeypatch.delenv("AUDITOR_TEST_REMEDIATOR", raising=False)
+    plan_path, bundle = prepared(estate, tmp_path / "a", "--subject", "database:SQLCHI02*")
+    ran = apply(estate, plan_path, bundle, tmp_path / "run", "--apply", "--yes",
+                "--outside-window")
+    assert ran.exit_code == 1
+    record = json.loads((tmp_path / "run" / "remediation.json").read_text())
+    assert {a["reason"] for a in record["actions"]} == {
+        "cannot connect: no secret: environment variable AUDITOR_TEST_REMEDIATOR is not set"}
+    audit_password = estate.lab.env[next(r.env_var for r in estate.lab.instances
+                                         if r.server_name == "SQLCHI02\\RTC")]
+    monkeypatch.setenv("AUDITOR_TEST_REMEDIATOR", audit_password)
+    ran = apply(estate, plan_path, bundle, tmp_path / "run2", "--apply", "--yes",
+                "--outside-window")
+    assert ran.exit_code == 0, ran.output
