@@ -1,0 +1,1 @@
+"""Remediation: the actions catalogue, plan, apply, verify and the run record (docs/remediation.md)."""
