@@ -1,1 +1,1 @@
-"""Remediation: the actions catalogue, plan, apply, verify and the run record (docs/remediation.md)."""
+"""Remediation: actions catalogue, plan, apply, verify, run record (docs/remediation.md)."""
