@@ -3,6 +3,7 @@ the journal names every action that had started, because each line is on disk fi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -59,3 +60,26 @@ def test_kill_9_mid_action_leaves_the_journal_and_no_half_record(
     assert [e["outcome"] for e in ended] == ["succeeded"]
     assert estate.sql("SQLCHI02\\RTC", "SELECT count(*) FROM dbo.backupset WHERE "
                       "database_name = 'master' AND backup_set_id > 1000000")[0][0] == 1
+
+
+def test_ctrl_c_starts_nothing_new_and_records_what_ran(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    estate = make_estate(lab, tmp_path, "remint")
+    use_env(estate, monkeypatch)
+    plan_path, bundle = prepared(estate, tmp_path / "a", "--subject", "database:SQLCHI02*")
+    add_fault(estate, "SQLCHI02\\RTC", "backup_database", "hang", target="model")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        [sys.executable, "-m", "auditor", "remediate", "apply", str(plan_path), "--bundle",
+         str(bundle), "--inventory", str(estate.inventory), "--out", str(out), "--apply",
+         "--yes", "--outside-window", "--timeout", "4"], env=os.environ.copy(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(out / "journal.jsonl", "model")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 1
+    finally:
+        proc.kill()
+    record = json.loads((out / "remediation.json").read_text())
+    assert [(a["database"], a["outcome"]) for a in record["actions"]] == [
+        ("master", "succeeded"), ("model", "timed_out"), ("msdb", "interrupted")]
