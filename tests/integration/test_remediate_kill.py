@@ -69,7 +69,7 @@ def test_ctrl_c_starts_nothing_new_and_records_what_ran(
     plan_path, bundle = prepared(estate, tmp_path / "a", "--subject", "database:SQLCHI02*")
     add_fault(estate, "SQLCHI02\\RTC", "backup_database", "hang", target="model")
     out = tmp_path / "run"
-    proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+    proc = subprocess.Popen(
         [sys.executable, "-m", "auditor", "remediate", "apply", str(plan_path), "--bundle",
          str(bundle), "--inventory", str(estate.inventory), "--out", str(out), "--apply",
          "--yes", "--outside-window", "--timeout", "4"], env=os.environ.copy(),
