@@ -114,6 +114,9 @@ class SqlInstance(Model):
     connection: Text | None = Field(default=None, description="ODBC connection string to msdb, "
                                    "without a password")
     credential: Credential | None = None
+    remediation_credential: Credential | None = Field(
+        default=None, description="the login `auditor remediate apply` uses (the audit account "
+        "stays read-only); the audit credential when absent")
     encrypt: bool = Field(default=True, description="TLS to the server; false is an explicit "
                           "opt-out for old servers and is shown in the report")
     login_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 15

@@ -19,6 +19,7 @@ MIB = 1024 * 1024
 MAX_YAML_BYTES = 8 * MIB  # an inventory, a waivers, responses or records file (YAML or CSV)
 MAX_BUNDLE_BYTES = 512 * MIB  # an evidence bundle (evidence.json)
 MAX_RESULTS_BYTES = 256 * MIB  # a results.json
+MAX_PLAN_BYTES = 64 * MIB  # a remediation plan.json
 MAX_YAML_DEPTH = 32  # nesting of collections in a YAML file
 MAX_JSON_DEPTH = 64  # nesting of arrays and objects in a JSON file
 MAX_YAML_NODES = 200_000  # values in one YAML file

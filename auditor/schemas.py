@@ -20,6 +20,8 @@ from auditor.outputs import (
     RulesOutput,
 )
 from auditor.records import records_json_schema
+from auditor.remediate.model import plan_json_schema
+from auditor.remediate.record import run_json_schema
 from auditor.results import results_json_schema
 
 
@@ -35,6 +37,8 @@ def _output(model: type[BaseModel]) -> Callable[[], dict[str, object]]:
 SCHEMAS: dict[str, Callable[[], dict[str, object]]] = {
     "inventory.schema.json": _inventory,
     "records.schema.json": records_json_schema,
+    "plan.schema.json": plan_json_schema,
+    "remediation-run.schema.json": run_json_schema,
     "results.schema.json": results_json_schema,
     "waivers.schema.json": waivers_json_schema,
     # the --json outputs of the commands

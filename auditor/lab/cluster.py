@@ -35,6 +35,7 @@ PG_BIN_ENV = "AUDITOR_PG_BIN"
 HOST = "127.0.0.1"
 DRIVER = "PostgreSQL Unicode"
 SCHEMA_SQL = Path(__file__).resolve().parent / "schema.sql"
+STANDINS_SQL = Path(__file__).resolve().parent / "standins.sql"  # remediation stand-ins
 
 
 class LabError(AuditorError):
@@ -222,6 +223,7 @@ class LabCluster:
         self.execute(f"ALTER DATABASE {quote_ident(name)} SET timezone = "
                      f"{quote_literal(time_zone)}")
         self.execute(SCHEMA_SQL.read_text(encoding="utf-8"), name)
+        self.execute(STANDINS_SQL.read_text(encoding="utf-8"), name)
 
     def grant(self, database: str, login: str, objects: Iterable[str]) -> None:
         """SELECT on each `schema.table`, with USAGE on its schema."""

@@ -1,0 +1,261 @@
+-- Remediation stand-ins [LAB]: what SQL Server does for sp_start_job, BACKUP and RESTORE
+-- VERIFYONLY, reached the way the real statements are (the ODBC {CALL ...} escape, and a lab
+-- variant of each statement in auditor/remediate/sql/*.lab.sql). They write the rows SQL Server
+-- writes (backupset, backupmediaset, backupmediafamily, sysjobhistory) and raise the errors it
+-- raises. lab.fault makes an action fail, hang or be denied. Run after schema.sql.
+
+CREATE TABLE lab.fault (
+    action varchar(64) NOT NULL,          -- sp_start_job, backup_database, backup_log, verify_backup
+    target varchar(128),                  -- a job or database name (any letter case); NULL: all
+    mode varchar(8) NOT NULL CHECK (mode IN ('fail', 'hang', 'deny')),
+    message text
+);
+
+CREATE FUNCTION lab.fault_for(p_action text, p_target text) RETURNS lab.fault
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM lab.fault f
+    WHERE f.action = p_action AND (f.target IS NULL OR lower(f.target) = lower(p_target))
+    LIMIT 1
+$$;
+
+-- A fault, as SQL Server would show it: deny -> 42501 (229/262), fail -> an error, hang -> sleep
+-- until the client's statement timeout (or deadline) ends it.
+CREATE FUNCTION lab.apply_fault(p_action text, p_target text, p_what text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE f lab.fault;
+BEGIN
+    f := lab.fault_for(p_action, p_target);
+    IF f.mode IS NULL THEN RETURN; END IF;
+    IF f.mode = 'deny' THEN
+        RAISE EXCEPTION '%', COALESCE(f.message, format(
+            'The EXECUTE permission was denied on the object ''%s''. (229)', p_what))
+            USING ERRCODE = '42501';
+    ELSIF f.mode = 'hang' THEN
+        PERFORM pg_sleep(3600);
+    ELSIF f.mode = 'fail' AND p_action <> 'sp_start_job' THEN
+        RAISE EXCEPTION '% (3013)', COALESCE(f.message, p_what || ' is terminating abnormally.');
+    END IF;
+END $$;
+
+-- Truncated, not rounded: a stopped clock must not put a backup's finish after "now".
+CREATE FUNCTION lab.local_now() RETURNS timestamp(3)
+LANGUAGE sql STABLE AS $$ SELECT date_trunc('milliseconds', public.sysdatetime())::timestamp(3) $$;
+
+CREATE FUNCTION lab.zone_units() RETURNS smallint
+LANGUAGE sql STABLE AS $$
+    SELECT round(extract(epoch FROM public.sysdatetime() - public.sysutcdatetime()) / 900)::smallint
+$$;
+
+-- One completed backup set of a database, as BACKUP writes it: media set, media family and
+-- backupset with LSNs that continue the database's chain. Returns backup_set_id.
+CREATE FUNCTION lab.record_backup(p_db text, p_type char, p_device text, p_checksum boolean,
+                                  p_compressed boolean, p_copy_only boolean DEFAULT false)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    d sys.databases;
+    top_lsn numeric(25,0);
+    prev_log numeric(25,0);
+    full_first numeric(25,0);
+    first numeric(25,0);
+    set_id integer;
+    media integer;
+    guid uuid;
+    now_local timestamp(3) := lab.local_now();
+BEGIN
+    SELECT * INTO d FROM sys.databases WHERE lower(name) = lower(p_db);
+    SELECT COALESCE(max(last_lsn), 10000000000000000) INTO top_lsn
+        FROM dbo.backupset WHERE lower(database_name) = lower(p_db);
+    SELECT b.first_lsn INTO full_first FROM dbo.backupset b
+        WHERE lower(b.database_name) = lower(p_db) AND b.type = 'D' AND NOT b.is_copy_only
+        ORDER BY b.backup_set_id DESC LIMIT 1;
+    SELECT b.last_lsn INTO prev_log FROM dbo.backupset b
+        WHERE lower(b.database_name) = lower(p_db) AND b.type = 'L' AND NOT b.is_copy_only
+        ORDER BY b.backup_set_id DESC LIMIT 1;
+    first := CASE WHEN p_type = 'L' THEN COALESCE(prev_log, full_first, top_lsn + 1)
+                  ELSE top_lsn + 1 END;
+    SELECT COALESCE(b.database_guid, gen_random_uuid()) INTO guid FROM dbo.backupset b
+        WHERE lower(b.database_name) = lower(p_db) ORDER BY b.backup_set_id DESC LIMIT 1;
+    SELECT GREATEST(COALESCE((SELECT max(backup_set_id) FROM dbo.backupset), 0),
+                    1000000) + 1 INTO set_id;
+    SELECT GREATEST(COALESCE((SELECT max(media_set_id) FROM dbo.backupset), 0),
+                    COALESCE((SELECT max(media_set_id) FROM dbo.backupmediaset), 0),
+                    COALESCE((SELECT max(media_set_id) FROM dbo.backupmediafamily), 0),
+                    1000000) + 1 INTO media;
+    INSERT INTO dbo.backupmediaset (media_set_id, is_compressed) VALUES (media, p_compressed);
+    INSERT INTO dbo.backupmediafamily (media_set_id, physical_device_name, device_type)
+        VALUES (media, p_device, 2);
+    INSERT INTO dbo.backupset (
+        backup_set_id, media_set_id, name, user_name, database_name, server_name, machine_name,
+        type, backup_start_date, backup_finish_date, time_zone, first_lsn, last_lsn,
+        checkpoint_lsn, database_backup_lsn, backup_size, compressed_backup_size,
+        recovery_model, has_backup_checksums, is_damaged, is_copy_only, database_guid,
+        family_guid, begins_log_chain)
+    SELECT set_id, media, NULL, session_user, d.name, i.server_name, i.machine_name, p_type,
+           now_local, now_local, lab.zone_units(), first, top_lsn + 100,
+           CASE WHEN p_type = 'D' THEN top_lsn + 1 ELSE full_first END,
+           CASE WHEN p_type = 'D' THEN 0 ELSE full_first END,
+           8388608, CASE WHEN p_compressed THEN 2097152 ELSE 8388608 END,
+           replace(d.recovery_model_desc, '_', '-'), p_checksum, false, p_copy_only, guid, guid,
+           p_type = 'L' AND prev_log IS NULL
+    FROM lab.instance i;
+    RETURN set_id;
+END $$;
+
+-- BACKUP DATABASE / BACKUP LOG @db TO DISK = @file WITH CHECKSUM[, COMPRESSION].
+CREATE FUNCTION dbo.lab_backup(p_db varchar, p_file varchar, p_type char, p_compressed boolean)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    d sys.databases;
+    what text := CASE WHEN p_type = 'L' THEN 'BACKUP LOG' ELSE 'BACKUP DATABASE' END;
+    set_id integer;
+BEGIN
+    PERFORM lab.apply_fault(CASE WHEN p_type = 'L' THEN 'backup_log' ELSE 'backup_database' END,
+                            p_db, what);
+    SELECT * INTO d FROM sys.databases WHERE lower(name) = lower(p_db);
+    IF d.name IS NULL THEN
+        RAISE EXCEPTION 'Database ''%'' does not exist. Make sure that the name is entered correctly. (911)', p_db;
+    END IF;
+    IF d.state <> 0 THEN
+        RAISE EXCEPTION 'Database ''%'' cannot be opened because it is %. (942)', d.name, lower(d.state_desc);
+    END IF;
+    IF EXISTS (SELECT 1 FROM sys.database_mirroring m WHERE m.database_id = d.database_id
+               AND m.mirroring_role = 2) THEN
+        RAISE EXCEPTION 'Database ''%'' is a mirror database and cannot be backed up. (3104)', d.name;
+    END IF;
+    IF p_type = 'L' AND d.recovery_model = 3 THEN
+        RAISE EXCEPTION 'The statement BACKUP LOG is not allowed while the recovery model is SIMPLE. (4208)';
+    END IF;
+    IF p_type = 'L' AND NOT EXISTS (SELECT 1 FROM dbo.backupset b WHERE lower(b.database_name)
+            = lower(p_db) AND b.type = 'D' AND NOT b.is_copy_only) THEN
+        RAISE EXCEPTION 'BACKUP LOG cannot be performed because there is no current database backup. (4214)';
+    END IF;
+    set_id := lab.record_backup(d.name, p_type, p_file, true, p_compressed);
+    RAISE NOTICE '% successfully processed 1024 pages in 0.100 seconds (80.000 MB/sec).', what;
+    RETURN set_id;
+END $$;
+
+-- RESTORE VERIFYONLY FROM DISK = @file WITH CHECKSUM: the file must be a backup this instance
+-- wrote, undamaged, with checksums.
+CREATE FUNCTION dbo.lab_restore_verifyonly(p_file varchar) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE b dbo.backupset;
+BEGIN
+    PERFORM lab.apply_fault('verify_backup', p_file, 'VERIFY DATABASE');
+    SELECT s.* INTO b FROM dbo.backupset s JOIN dbo.backupmediafamily f
+        ON f.media_set_id = s.media_set_id WHERE f.physical_device_name = p_file
+        ORDER BY s.backup_set_id DESC LIMIT 1;
+    IF b.backup_set_id IS NULL THEN
+        RAISE EXCEPTION 'Cannot open backup device ''%''. Operating system error 2(The system cannot find the file specified.). (3201)', p_file;
+    END IF;
+    IF b.is_damaged OR NOT b.has_backup_checksums THEN
+        RAISE EXCEPTION 'The backup set on file 1 is not valid: checksum missing or damaged. (3189)';
+    END IF;
+    RAISE NOTICE 'The backup set on file 1 is valid.';
+    RETURN b.backup_set_id;
+END $$;
+
+-- sp_start_job @job_name: runs the job's steps as the Agent would and writes its history.
+-- Steps the lab understands: Ola Hallengren's DatabaseBackup (@Databases, @Directory,
+-- @BackupType, @CheckSum) and plain BACKUP DATABASE/LOG ... TO DISK = N'...'. Others fail the
+-- run ("not simulated"), so nothing is called a success that the lab did not do.
+CREATE FUNCTION lab.job_databases(p_spec text) RETURNS SETOF text
+LANGUAGE sql STABLE AS $$
+    SELECT d.name FROM sys.databases d
+    WHERE d.state = 0 AND d.name <> 'tempdb'
+      AND NOT EXISTS (SELECT 1 FROM sys.database_mirroring m
+                      WHERE m.database_id = d.database_id AND m.mirroring_role = 2)
+      AND (upper(p_spec) = 'ALL_DATABASES'
+           OR (upper(p_spec) = 'USER_DATABASES' AND d.name NOT IN ('master', 'model', 'msdb'))
+           OR (upper(p_spec) = 'SYSTEM_DATABASES' AND d.name IN ('master', 'model', 'msdb'))
+           OR lower(d.name) IN (SELECT lower(trim(x)) FROM unnest(string_to_array(p_spec, ',')) x))
+    ORDER BY d.name
+$$;
+
+CREATE FUNCTION lab.run_step(p_command text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    spec text; dir text; kind text; checksum boolean; m text[]; db text; done integer := 0;
+    code char; stamp text := to_char(lab.local_now(), 'YYYYMMDD_HH24MISS');
+    inst text;
+BEGIN
+    SELECT replace(server_name, '\', '$') INTO inst FROM lab.instance;
+    IF p_command ~* 'DatabaseBackup' THEN
+        spec := substring(p_command FROM '@Databases\s*=\s*N?''([^'']*)''');
+        dir := substring(p_command FROM '@Directory\s*=\s*N?''([^'']*)''');
+        kind := upper(COALESCE(substring(p_command FROM '@BackupType\s*=\s*N?''([^'']*)'''), 'FULL'));
+        checksum := p_command ~* '@CheckSum\s*=\s*N?''Y''';
+        code := CASE kind WHEN 'LOG' THEN 'L' WHEN 'DIFF' THEN 'I' ELSE 'D' END;
+        FOR db IN SELECT lab.job_databases(spec) LOOP
+            CONTINUE WHEN code = 'L' AND EXISTS (SELECT 1 FROM sys.databases x
+                WHERE x.name = db AND x.recovery_model = 3);
+            PERFORM lab.record_backup(db, code, format('%s\%s\%s\%s\%s_%s_%s_%s.%s', dir, inst,
+                db, kind, inst, db, kind, stamp, CASE code WHEN 'L' THEN 'trn' ELSE 'bak' END),
+                checksum, false);
+            done := done + 1;
+        END LOOP;
+        RETURN format('DatabaseBackup: %s backup(s) of %s', done, spec);
+    END IF;
+    FOR m IN SELECT regexp_matches(p_command,
+            'BACKUP\s+(DATABASE|LOG)\s+\[?([^\]\s]+)\]?\s+TO\s+DISK\s*=\s*N?''([^'']+)''([^;]*)', 'gi') LOOP
+        PERFORM lab.record_backup(m[2], CASE WHEN upper(m[1]) = 'LOG' THEN 'L' ELSE 'D' END, m[3],
+                                  m[4] ~* '\mCHECKSUM\M', m[4] ~* '\mCOMPRESSION\M',
+                                  m[4] ~* '\mCOPY_ONLY\M');
+        done := done + 1;
+    END LOOP;
+    IF done = 0 THEN
+        RAISE EXCEPTION 'lab: this job step is not simulated (only DatabaseBackup and BACKUP ... TO DISK are)';
+    END IF;
+    RETURN format('%s backup statement(s) processed', done);
+END $$;
+
+CREATE FUNCTION lab.agent_date(t timestamp) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$ SELECT to_char(t, 'YYYYMMDD')::integer $$;
+CREATE FUNCTION lab.agent_time(t timestamp) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$ SELECT to_char(t, 'HH24MISS')::integer $$;
+
+CREATE FUNCTION lab.history(p_job uuid, p_step integer, p_name text, p_status integer,
+                            p_message text) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO dbo.sysjobhistory (instance_id, job_id, step_id, step_name, message, run_status,
+                                   run_date, run_time, run_duration, server)
+    SELECT COALESCE((SELECT max(instance_id) FROM dbo.sysjobhistory), 0) + 1, p_job, p_step,
+           p_name, left(p_message, 4000), p_status, lab.agent_date(lab.local_now()),
+           lab.agent_time(lab.local_now()), 0, i.server_name
+    FROM lab.instance i
+$$;
+
+CREATE FUNCTION dbo.sp_start_job(job_name varchar) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    j dbo.sysjobs; s dbo.sysjobsteps; f lab.fault; outcome integer := 1; said text;
+    last_step text := '';
+BEGIN
+    PERFORM lab.apply_fault('sp_start_job', job_name, 'sp_start_job');
+    SELECT * INTO j FROM dbo.sysjobs WHERE name = job_name;
+    IF j.job_id IS NULL THEN
+        RAISE EXCEPTION 'The specified @job_name (''%'') does not exist. (14262)', job_name;
+    END IF;
+    RAISE NOTICE 'Job ''%'' started successfully.', j.name;
+    f := lab.fault_for('sp_start_job', job_name);
+    IF f.mode = 'hang' THEN
+        RETURN 0;  -- the job "runs" and never finishes: no outcome row, no backup
+    END IF;
+    FOR s IN SELECT * FROM dbo.sysjobsteps WHERE job_id = j.job_id ORDER BY step_id LOOP
+        last_step := format('%s (%s)', s.step_id, s.step_name);
+        BEGIN
+            IF f.mode = 'fail' THEN
+                RAISE EXCEPTION '%', COALESCE(f.message, 'lab: the step failed');
+            END IF;
+            said := lab.run_step(s.command);
+            PERFORM lab.history(j.job_id, s.step_id, s.step_name, 1, said);
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM lab.history(j.job_id, s.step_id, s.step_name, 0, SQLERRM);
+            outcome := 0;
+            EXIT;
+        END;
+    END LOOP;
+    PERFORM lab.history(j.job_id, 0, '(Job outcome)', outcome, format(
+        'The job %s.  The Job was invoked by User %s.  The last step to run was step %s.',
+        CASE WHEN outcome = 1 THEN 'succeeded' ELSE 'failed' END, session_user, last_step));
+    RETURN 0;
+END $$;

@@ -1,0 +1,1 @@
+"""Remediation: actions catalogue, plan, apply, verify, run record (docs/remediation.md)."""

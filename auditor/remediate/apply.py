@@ -1,0 +1,180 @@
+"""`remediate apply`: run a reviewed plan, instance by instance, safely.
+
+Instances run in parallel (bounded); one action at a time per instance, in plan order; an
+instance's queue stops at its first failure while the others go on. Before each action: a
+journal line on disk, then the preconditions re-checked on the server. Full backups only inside
+the instance's backup window (server-local clock) unless `outside_window`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from auditor.checks.storage import host_names
+from auditor.facts import InstanceFacts
+from auditor.inventory import BackupWindow, Inventory, SqlInstance
+from auditor.remediate.execute import (
+    RefusedError,
+    Result,
+    check_preconditions,
+    now_utc,
+    run_backup,
+    run_job,
+)
+from auditor.remediate.journal import Journal
+from auditor.remediate.model import Plan, PlannedAction
+from auditor.remediate.plan import group_by_instance
+from auditor.remediate.record import ActionOutcome, ActionRun
+from auditor.remediate.sqlexec import RemediationSession, SqlActionError, open_session
+from auditor.remediate.window import window_for
+
+DEFAULT_WORKERS = 4
+DEFAULT_MAX_AGE = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """What the operator chose on the command line."""
+
+    outside_window: bool = False
+    timeout_seconds: int | None = None
+    max_results_age: dt.timedelta = DEFAULT_MAX_AGE
+    workers: int = DEFAULT_WORKERS
+    interactive: bool | None = None
+
+
+@dataclass
+class Applier:
+    """Runs one plan against the inventory's instances."""
+
+    plan: Plan
+    inventory: Inventory
+    facts: dict[str, InstanceFacts]
+    options: ApplyOptions
+    journal: Journal
+    run_id: str
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> list[ActionRun]:
+        """Every planned action's run, in plan order."""
+        queues = group_by_instance(self.plan.actions)
+        workers = max(1, min(self.options.workers, len(queues) or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._queue, actions) for actions in queues.values()]
+            try:
+                for future in futures:
+                    future.result()
+            except KeyboardInterrupt:  # Ctrl-C: start nothing new, report what ran
+                self.stop.set()
+            done = [future.result() for future in futures]
+        by_id = {run.id: run for runs in done for run in runs}
+        return [by_id[a.id] for a in self.plan.actions]
+
+    def _instance(self, name: str) -> SqlInstance | None:
+        return next((i for i in self.inventory.sql_instances
+                     if i.server_name.lower() == name.lower()), None)
+
+    def _queue(self, actions: Sequence[PlannedAction]) -> list[ActionRun]:
+        inst = self._instance(actions[0].instance)
+        if inst is None:
+            return [_skip(a, ActionOutcome.REFUSED, "the instance is no longer in the inventory")
+                    for a in actions]
+        opened = open_session(inst, actions[0].dialect, interactive=self.options.interactive)
+        if not isinstance(opened, RemediationSession):
+            return [_skip(a, ActionOutcome.FAILED, f"cannot connect: {opened.message}")
+                    for a in actions]
+        try:
+            return self._run_queue(opened, inst, actions)
+        finally:
+            opened.close()
+
+    def _run_queue(self, session: RemediationSession, inst: SqlInstance,
+                   actions: Sequence[PlannedAction]) -> list[ActionRun]:
+        try:
+            clock = session.query("server_clock")[0]
+        except SqlActionError as exc:
+            return [_skip(a, ActionOutcome.FAILED, exc.failure.message) for a in actions]
+        stale = self._stale(clock["utc_now"])
+        out: list[ActionRun] = []
+        stopped = ""
+        for action in actions:
+            if self.stop.is_set():
+                out.append(_skip(action, ActionOutcome.INTERRUPTED, "interrupted (Ctrl-C)"))
+                continue
+            refusal = stopped or stale or self._window_refusal(inst, action, clock["local_now"])
+            if refusal:
+                outcome = ActionOutcome.NOT_RUN if stopped else ActionOutcome.REFUSED
+                out.append(_skip(action, outcome, refusal))
+                continue
+            run = self._one(session, inst, action)
+            out.append(run)
+            if run.outcome not in (ActionOutcome.SUCCEEDED, ActionOutcome.REFUSED):
+                stopped = f"not run: {action.id} ({action.action} {action.database}) " \
+                          f"ended {run.outcome.value} first"
+        return out
+
+    def _stale(self, server_utc: dt.datetime) -> str:
+        age = server_utc.replace(tzinfo=dt.UTC) - self.plan.results_collected_at
+        if age > self.options.max_results_age:
+            return (f"the results are {age} old on this server's clock (limit "
+                    f"{self.options.max_results_age}): audit and plan again")
+        return ""
+
+    def _window_refusal(self, inst: SqlInstance, action: PlannedAction,
+                        local_now: dt.datetime) -> str:
+        if not action.full_backup or self.options.outside_window:
+            return ""
+        window = window_for(self.inventory, inst)
+        if window is None:
+            return "no backup window is set for this instance: pass --outside-window"
+        if not inside(window, local_now.time()):
+            return (f"{local_now:%H:%M} on the server is outside its backup window "
+                    f"{window.start}-{window.end}: wait, or pass --outside-window")
+        return ""
+
+    def _one(self, session: RemediationSession, inst: SqlInstance,
+             action: PlannedAction) -> ActionRun:
+        started = now_utc()
+        self.journal.write("start", run_id=self.run_id, action=action.id, kind=action.action,
+                           instance=action.instance, database=action.database, at=started)
+        deadline = self.options.timeout_seconds or action.deadline_seconds
+        own = _own_names(self.facts.get(inst.server_name.lower()), inst)
+        try:
+            check_preconditions(session, action)
+            runner = run_job if action.action == "start_backup_job" else run_backup
+            result = runner(session, action, self.run_id, own, deadline)
+        except RefusedError as exc:
+            result = Result(ActionOutcome.REFUSED, str(exc))
+        except SqlActionError as exc:
+            result = Result(ActionOutcome.FAILED, exc.failure.message, messages=exc.messages)
+        finished = now_utc()
+        self.journal.write("end", run_id=self.run_id, action=action.id,
+                           outcome=result.outcome.value, at=finished)
+        return ActionRun(id=action.id, action=action.action, instance=action.instance,
+                         database=action.database, outcome=result.outcome, reason=result.reason,
+                         started_at=started, finished_at=finished, statements=result.statements,
+                         messages=result.messages, artifacts=result.artifacts)
+
+
+def inside(window: BackupWindow, at: dt.time) -> bool:
+    """Whether a time of day is in a window that may wrap midnight (23:00-05:00)."""
+    start, end = dt.time.fromisoformat(window.start), dt.time.fromisoformat(window.end)
+    if start <= end:
+        return start <= at < end
+    return at >= start or at < end
+
+
+def _own_names(inst: InstanceFacts | None, cfg: SqlInstance) -> set[str]:
+    if inst is not None:
+        return host_names(inst)
+    return {cfg.host.lower(), cfg.host.split(".")[0].lower(),
+            cfg.server_name.split("\\")[0].lower(), "localhost"}
+
+
+def _skip(action: PlannedAction, outcome: ActionOutcome, reason: str) -> ActionRun:
+    return ActionRun(id=action.id, action=action.action, instance=action.instance,
+                     database=action.database, outcome=outcome, reason=reason)

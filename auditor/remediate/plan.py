@@ -1,0 +1,268 @@
+"""results.json + bundle + inventory -> plan.json: one entry per action, and a checklist.
+
+Pure: the same inputs give the same plan, byte for byte. Waived findings are never acted on;
+`error` findings (state unknown) are listed to assess first; a finding no implemented action
+fits becomes a manual item with the role, the concrete step and the evidence that closes it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from auditor import __version__
+from auditor.evidence import EvidenceBundle
+from auditor.facts import InstanceFacts, Known, derive_facts
+from auditor.findings import Finding, Status, SubjectType
+from auditor.inventory import LoadedInventory
+from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
+from auditor.remediate.model import FindingRef, ManualItem, Plan, PlannedAction, Statement
+from auditor.remediate.targets import (
+    backup_file,
+    covering_job,
+    destination_for,
+    dialect_of,
+    durations,
+    estimate,
+    supports_compression,
+)
+from auditor.results import Results
+
+ONLINE = 0
+BACKUP_TYPE = {"backup_database": "D", "backup_log": "L"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """--rule, --subject (glob) and --severity; empty means all."""
+
+    rules: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+
+    def wants(self, finding: Finding) -> bool:
+        """Whether the finding is selected."""
+        return ((not self.rules or finding.rule_id.upper() in {r.upper() for r in self.rules})
+                and (not self.severities or finding.severity.value in self.severities)
+                and (not self.subjects or any(fnmatch.fnmatchcase(finding.subject.id.lower(),
+                                                                  s.lower())
+                                              for s in self.subjects)))
+
+
+def ref(finding: Finding) -> FindingRef:
+    """A finding as the plan names it."""
+    return FindingRef(rule_id=finding.rule_id, subject=finding.subject.id,
+                      status=finding.status.value, severity=finding.severity.value,
+                      message=finding.message)
+
+
+def action_id(rule_id: str, subject: str, action: str) -> str:
+    """Stable across plans of the same findings."""
+    return hashlib.sha256(f"{rule_id}|{subject}|{action}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Draft:
+    """An action being assembled from the findings it fixes."""
+
+    action: Action
+    inst: InstanceFacts
+    database: str
+    method: str
+    job: str | None = None
+    fixes: list[FindingRef] = field(default_factory=list)
+    contributes: list[FindingRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """An action for a finding, or why there is none."""
+
+    draft: _Draft | None
+    reason: str
+
+
+class Planner:
+    """Builds a plan from one audit's results."""
+
+    def __init__(self, results: Results, bundle: EvidenceBundle, loaded: LoadedInventory,
+                 catalogue: Catalogue, *, adhoc: bool = False) -> None:
+        self.results = results
+        self.loaded = loaded
+        self.catalogue = catalogue
+        self.adhoc = adhoc
+        facts = derive_facts(bundle, loaded.inventory, results.now)
+        self.instances = {i.instance.server_name.lower(): i for i in facts.instances}
+        self._actions = {a.name: a for a in catalogue.actions}
+        self._destinations: dict[str, str | None] = {}
+        self._reasons: dict[str, str] = {}
+        self._durations: dict[str, dict[tuple[str, str], list[int]]] = {}
+
+    def _past(self, inst: InstanceFacts, database: str, kind: str) -> list[int]:
+        key = inst.instance.server_name.lower()
+        if key not in self._durations:
+            self._durations[key] = durations(inst)
+        return self._durations[key].get((database.lower(), kind), [])
+
+    def _destination(self, inst: InstanceFacts) -> tuple[str | None, str]:
+        """The instance's ad hoc destination (or None) and why, worked out once."""
+        key = inst.instance.server_name.lower()
+        if key not in self._destinations:
+            dest = destination_for(self.loaded.inventory, inst)
+            self._destinations[key], self._reasons[key] = dest.path, dest.reason
+        return self._destinations[key], self._reasons[key]
+
+    def plan(self, selection: Selection, results_sha256: str) -> Plan:
+        """The plan for the selected findings."""
+        chosen = [f for f in self.results.findings if selection.wants(f)]
+        drafts: dict[tuple[str, str, str, str], _Draft] = {}
+        manual: list[ManualItem] = []
+        for finding in chosen:
+            if finding.status not in (Status.FAIL, Status.WARN):
+                continue
+            self._place(finding, drafts, manual)
+        return Plan(
+            tool_version=__version__, estate=self.results.estate, results_sha256=results_sha256,
+            results_now=self.results.now, results_collected_at=self.results.collected_at,
+            bundle_sha256=self.results.bundle_sha256,
+            inventory_sha256=self.loaded.sha256, results_score=self.results.overall.score,
+            selection={"rules": list(selection.rules), "subjects": list(selection.subjects),
+                       "severities": list(selection.severities)},
+            actions=_ordered(self._finish(d) for d in drafts.values()),
+            assess_first=[ref(f) for f in chosen if f.status is Status.ERROR],
+            manual=manual, waived=[ref(f) for f in chosen if f.status is Status.WAIVED])
+
+    def _place(self, finding: Finding, drafts: dict[tuple[str, str, str, str], _Draft],
+               manual: list[ManualItem]) -> None:
+        entry = self.catalogue.rules.get(finding.rule_id)
+        if entry is None:
+            return
+        choice = self._choose(finding, entry)
+        if choice.draft is None:
+            manual.append(self._manual(finding, entry, choice.reason))
+            return
+        key = (choice.draft.action.name, choice.draft.inst.instance.server_name,
+               choice.draft.database.lower(), choice.draft.job or "")
+        draft = drafts.setdefault(key, choice.draft)
+        (draft.fixes if entry.one_run else draft.contributes).append(ref(finding))
+        if not entry.one_run:
+            manual.append(self._manual(finding, entry, "one run cannot fix it: it needs the "
+                                       "schedule to hold over days"))
+
+    def _choose(self, finding: Finding, entry: RuleRemediation) -> _Choice:
+        if not entry.actions:
+            return _Choice(None, "no automated action exists for this rule")
+        subject = finding.subject
+        inst = self.instances.get((subject.instance or "").lower())
+        if subject.type is not SubjectType.DATABASE or inst is None:
+            return self._unimplemented(entry)
+        if not inst.instance.connection:
+            return _Choice(None, f"{inst.instance.server_name} has no connection string")
+        state = _state(inst, subject.name)
+        if state is not None:
+            return _Choice(None, state)
+        kind = "L" if "backup_log" in entry.actions else "D"
+        for name in entry.actions:
+            choice = self._try(self._actions[name], inst, subject.name, kind)
+            if choice is not None:
+                return choice
+        return self._unimplemented(entry)
+
+    def _try(self, action: Action, inst: InstanceFacts, database: str,
+             kind: str) -> _Choice | None:
+        if not action.implemented:
+            return None
+        if action.name == "start_backup_job":
+            job = None if self.adhoc else covering_job(inst, database, kind)
+            return _Choice(_Draft(action, inst, database, "agent_job", job.name), "") if job \
+                else None
+        path, reason = self._destination(inst)
+        if path is None:
+            return _Choice(None, reason)
+        return _Choice(_Draft(action, inst, database, "adhoc"), reason)
+
+    def _unimplemented(self, entry: RuleRemediation) -> _Choice:
+        names = [a for a in entry.actions if not self._actions[a].implemented]
+        if names:
+            return _Choice(None, f"automated action {', '.join(names)} is not implemented yet")
+        return _Choice(None, "no automated action fits this subject")
+
+    def _manual(self, finding: Finding, entry: RuleRemediation, reason: str) -> ManualItem:
+        subject = finding.subject
+        names = _Names(name=subject.name, instance=subject.instance or subject.name,
+                       host=subject.host or "", pool=subject.pool or "", site=subject.site or "")
+        return ManualItem(finding=ref(finding), role=entry.manual.role,
+                          step=entry.manual.step.format_map(names),
+                          evidence=entry.manual.evidence, reason=reason)
+
+    def _finish(self, draft: _Draft) -> PlannedAction:
+        inst, action = draft.inst, draft.action
+        dialect = dialect_of(inst.instance)
+        kind = BACKUP_TYPE.get(action.name, "D")
+        estimated, deadline = estimate(self._past(inst, draft.database, kind), kind)
+        dest = self._destination(inst)[0] if draft.method == "adhoc" else None
+        values = {"database": draft.database, "job_name": draft.job or "",
+                  "file": backup_file(dest, inst.instance, draft.database, kind) if dest else ""}
+        compress = supports_compression(inst)
+        statements = [Statement(name=name, text=statement(name, dialect),
+                                parameters={p: values[p] for p in step.parameters})
+                      for step in action.steps
+                      for name in [step.compressed if compress and step.compressed
+                                   else step.statement]]
+        first = sorted(draft.fixes or draft.contributes, key=lambda r: r.rule_id)[0]
+        return PlannedAction(
+            id=action_id(first.rule_id, first.subject, action.name), action=action.name,
+            method="agent_job" if draft.job else "adhoc", instance=inst.instance.server_name,
+            database=draft.database, subject=first.subject, dialect=dialect,
+            fixes=draft.fixes, contributes=draft.contributes, statements=statements,
+            destination=dest, job_name=draft.job, full_backup=kind == "D",
+            estimated_seconds=estimated, deadline_seconds=deadline, impact=action.impact,
+            risk=action.risk, notes=_notes(action.name, draft))
+
+
+class _Names(dict[str, str]):
+    """Placeholders of a manual step; an unknown one stays as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _state(inst: InstanceFacts, database: str) -> str | None:
+    """Why nothing can act on this database now, or None."""
+    if not isinstance(inst.databases, Known):
+        return f"the databases of {inst.instance.server_name} could not be read"
+    found = next((d for d in inst.databases.value.values()
+                  if d.name.lower() == database.lower()), None)
+    if found is None:
+        return f"{database} does not exist on {inst.instance.server_name}"
+    if found.state != ONLINE:
+        return f"{database} is {found.state_desc}: bring it online first"
+    return None
+
+
+def _notes(name: str, draft: _Draft) -> list[str]:
+    if name == "backup_database":
+        return ["a normal (not copy-only) full: it resets the differential base of "
+                f"{draft.database}, and a copy-only full would not satisfy BR-001"]
+    if name == "start_backup_job":
+        return [f"the job {draft.job!r} backs up every database it covers, to its own "
+                "destination"]
+    return []
+
+
+def _ordered(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
+    """Per instance: agent jobs, then fulls, then log backups (a log needs a full first)."""
+    rank = {"start_backup_job": 0, "backup_database": 1, "backup_log": 2}
+    return sorted(actions, key=lambda a: (a.instance.lower(), rank.get(a.action, 9),
+                                          a.database.lower()))
+
+
+def group_by_instance(actions: Sequence[PlannedAction]) -> dict[str, list[PlannedAction]]:
+    """Each instance's queue, in plan order."""
+    out: dict[str, list[PlannedAction]] = defaultdict(list)
+    for action in actions:
+        out[action.instance].append(action)
+    return dict(out)

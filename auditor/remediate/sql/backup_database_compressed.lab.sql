@@ -1,0 +1,1 @@
+SELECT dbo.lab_backup(?, ?, 'D', true) AS backup_set_id

@@ -1,0 +1,1 @@
+SET NOCOUNT ON; DECLARE @db sysname = ?, @file nvarchar(4000) = ?; BACKUP DATABASE @db TO DISK = @file WITH CHECKSUM, COMPRESSION, STATS = 10;

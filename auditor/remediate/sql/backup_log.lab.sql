@@ -1,0 +1,1 @@
+SELECT dbo.lab_backup(?, ?, 'L', false) AS backup_set_id

@@ -1,0 +1,1 @@
+SELECT d.name AS name, d.state AS state, d.state_desc AS state_desc, d.recovery_model AS recovery_model, d.recovery_model_desc AS recovery_model_desc, (SELECT COUNT(*) FROM dbo.backupset b WHERE LOWER(b.database_name) = LOWER(d.name) AND b.type = 'D' AND b.is_copy_only = 0) AS chain_fulls FROM sys.databases d WHERE LOWER(d.name) = LOWER(?)

@@ -1,0 +1,1 @@
+SELECT h.instance_id AS instance_id, h.step_id AS step_id, h.run_status AS run_status, h.message AS message FROM dbo.sysjobhistory h JOIN dbo.sysjobs j ON j.job_id = h.job_id WHERE j.name = ? AND h.instance_id > ?

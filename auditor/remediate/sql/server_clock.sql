@@ -1,0 +1,1 @@
+SELECT SYSDATETIME() AS local_now, SYSUTCDATETIME() AS utc_now

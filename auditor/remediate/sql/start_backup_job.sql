@@ -1,0 +1,1 @@
+{CALL dbo.sp_start_job(?)}

@@ -1,0 +1,1 @@
+SELECT dbo.lab_restore_verifyonly(?) AS backup_set_id

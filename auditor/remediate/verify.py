@@ -1,0 +1,95 @@
+"""Verify, independently: re-collect only the instances the run touched (through the SQL
+collector the audit uses), re-evaluate (through the same engine) at the servers' own time, and
+judge each finding the plan meant to fix. Nothing is fixed on an action's word alone, and a
+finding outside the re-collected scope is never marked resolved."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from auditor.collect.base import CollectContext
+from auditor.collect.sql import SqlCollector
+from auditor.evidence import EvidenceBundle, Observation
+from auditor.findings import Status
+from auditor.inventory import LoadedInventory
+from auditor.pipeline import Toolkit
+from auditor.remediate.model import Plan
+from auditor.remediate.record import (
+    ActionRun,
+    FindingCheck,
+    FindingVerdict,
+    Verification,
+)
+from auditor.results import Results
+
+RECOLLECTED = "recollected"
+
+
+def touched(runs: list[ActionRun]) -> list[str]:
+    """Instances where at least one action started."""
+    return sorted({r.instance for r in runs if r.started_at is not None}, key=str.lower)
+
+
+def recollect(loaded: LoadedInventory, instances: list[str], *,
+              collector: SqlCollector | None = None) -> list[Observation]:
+    """Every SQL probe again, on these instances only."""
+    wanted = {name.lower() for name in instances}
+    scoped = loaded.inventory.model_copy(update={"sql_instances": [
+        i for i in loaded.inventory.sql_instances if i.server_name.lower() in wanted]})
+    context = CollectContext(inventory=loaded.model_copy(update={"inventory": scoped}),
+                             started_at=dt.datetime.now(dt.UTC))
+    return (collector or SqlCollector()).collect(context)
+
+
+def server_time(observations: list[Observation]) -> dt.datetime:
+    """The latest UTC clock the re-collected servers reported (the lab's clocks are stopped);
+    the collector's clock when none answered."""
+    times = [dt.datetime.fromisoformat(str(o.data[0]["utc_now"])).replace(tzinfo=dt.UTC)
+             for o in observations if o.probe == "server_time" and o.ok and o.data]
+    return max(times) if times else dt.datetime.now(dt.UTC)
+
+
+def _answered(observations: list[Observation]) -> set[str]:
+    return {o.target.lower() for o in observations if o.probe == "server_time" and o.ok}
+
+
+def verify(toolkit: Toolkit, loaded: LoadedInventory, plan: Plan, bundle: EvidenceBundle,
+           runs: list[ActionRun], *,
+           collector: SqlCollector | None = None) -> tuple[Verification, Results | None]:
+    """The verification record, and the re-evaluated results (None when nothing ran)."""
+    instances = touched(runs)
+    fresh = recollect(loaded, instances, collector=collector) if instances else []
+    at = server_time(fresh)
+    after: Results | None = None
+    if fresh:
+        merged = {o.id: o for o in bundle.observations} | {o.id: o for o in fresh}
+        new_bundle = bundle.model_copy(update={
+            "observations": sorted(merged.values(), key=lambda o: o.id), "collected_at": at})
+        waivers = toolkit.load_waivers(loaded, None)
+        after = toolkit.evaluate(new_bundle, RECOLLECTED, loaded, waivers, at)
+    checks = _judge(plan, after, _answered(fresh))
+    return Verification(evaluated_at=at, instances=instances, findings=checks,
+                        score_before=plan.results_score,
+                        score_after=after.overall.score if after else None), after
+
+
+def _judge(plan: Plan, after: Results | None, answered: set[str]) -> list[FindingCheck]:
+    now = {(f.rule_id, f.subject.id): f for f in (after.findings if after else [])}
+    out: list[FindingCheck] = []
+    for action in plan.actions:
+        for ref in action.fixes:
+            found = now.get((ref.rule_id, ref.subject))
+            if action.instance.lower() not in answered or found is None:
+                out.append(FindingCheck(rule_id=ref.rule_id, subject=ref.subject,
+                                        before=ref.status, after=None,
+                                        verdict=FindingVerdict.COULD_NOT_VERIFY,
+                                        reason="its instance was not re-collected, or did "
+                                        "not answer"))
+                continue
+            verdict = (FindingVerdict.FIXED if found.status is Status.PASS
+                       else FindingVerdict.COULD_NOT_VERIFY if found.status is Status.ERROR
+                       else FindingVerdict.STILL_FAILING)
+            out.append(FindingCheck(rule_id=ref.rule_id, subject=ref.subject, before=ref.status,
+                                    after=found.status.value, verdict=verdict,
+                                    reason=found.message))
+    return out

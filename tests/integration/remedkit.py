@@ -1,0 +1,124 @@
+"""Helpers for the remediation tests: a private copy of the neglected estate in the lab (so
+no other test sees its tables change), an inventory copy with what remediation needs, and the
+audit -> plan -> apply commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+from auditor.cli import app
+from auditor.evidence import write_bundle
+from auditor.lab.cluster import LabCluster
+from auditor.lab.demo import LabEstate, build_estate, demo_root
+from auditor.results import Results, write_results
+from tests.integration.labkit import collect_live, toolkit
+
+# A real site would have these; the neglected estate does not (README: no backup destination
+# in Brisbane). Added to a copy of the inventory, never to fixtures/demo.
+BNE_DESTINATION = {"path": "\\\\bnebak01.litwareinc.com\\sql", "host": "bnebak01.litwareinc.com",
+                   "site": "BNE"}
+
+
+@dataclass(frozen=True)
+class Estate:
+    """A lab estate of our own, with the remediation inventory."""
+
+    lab: LabEstate
+    inventory: Path
+    folder: Path
+    cluster: LabCluster
+
+    def database(self, server_name: str) -> str:
+        """The lab database standing in for an instance."""
+        return next(r.database for r in self.lab.instances if r.server_name == server_name)
+
+    def sql(self, server_name: str, text: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Run SQL as the lab superuser on an instance's database."""
+        return self.cluster.execute(text, self.database(server_name), params)
+
+
+def make_estate(cluster: LabCluster, folder: Path, name: str,
+                edits: dict[str, Any] | None = None, source: str = "neglected") -> Estate:
+    """A demo estate under a name of its own, and its remediation inventory."""
+    lab = build_estate(cluster, demo_root() / source, folder, name)
+    data = yaml.safe_load(lab.inventory.read_text(encoding="utf-8"))
+    data["backup_destinations"].append(dict(BNE_DESTINATION))
+    for key, value in (edits or {}).items():
+        data[key] = value
+    inventory = folder / f"{name}-remediation.yaml"
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return Estate(lab, inventory, folder / name, cluster)
+
+
+def use_env(estate: Estate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab logins' passwords in the environment, as the inventory's credentials say."""
+    for key, value in estate.lab.env.items():
+        monkeypatch.setenv(key, value)
+
+
+def audit(estate: Estate, out: Path, now: dt.datetime | None = None
+          ) -> tuple[Results, Path, Path]:
+    """Collect live (over the replay of what the lab cannot serve) and evaluate, at the
+    recording's time (where the lab's clocks stand) unless `now` is given."""
+    bundle = collect_live(estate.inventory, estate.lab.replay)
+    bundle_path, results_path = out / "evidence.json", out / "results.json"
+    digest = write_bundle(bundle, bundle_path)
+    kit = toolkit()
+    loaded = kit.load_inventory(estate.inventory)
+    results = kit.evaluate(bundle, digest, loaded, kit.load_waivers(loaded, None), now)
+    write_results(results, results_path)
+    return results, bundle_path, results_path
+
+
+def cli(*args: str | Path) -> Result:
+    """The auditor command line, in-process, without a terminal."""
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def plan(estate: Estate, results: Path, bundle: Path, out: Path, *extra: str) -> Result:
+    """`auditor remediate plan`."""
+    return cli("remediate", "plan", results, "--bundle", bundle, "--inventory",
+               estate.inventory, "--out", out, *extra)
+
+
+def apply(estate: Estate, plan_path: Path, bundle: Path, out: Path, *extra: str) -> Result:
+    """`auditor remediate apply`."""
+    return cli("remediate", "apply", plan_path, "--bundle", bundle, "--inventory",
+               estate.inventory, "--out", out, *extra)
+
+
+def snapshot(estate: Estate) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every lab table (dbo, sys, lab) of every instance, for before/after."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for ref in estate.lab.instances:
+        tables = estate.cluster.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE "
+            "table_schema IN ('dbo', 'sys', 'lab') AND table_type = 'BASE TABLE'", ref.database)
+        for schema, table in tables:
+            rows = estate.cluster.execute(f'SELECT * FROM "{schema}"."{table}"',  # noqa: S608
+                                          ref.database)
+            out[f"{ref.database}.{schema}.{table}"] = sorted(rows, key=repr)
+    return out
+
+
+def add_fault(estate: Estate, server_name: str, action: str, mode: str,
+              target: str | None = None, message: str | None = None) -> None:
+    """Tell a lab instance's stand-in to fail, hang or deny."""
+    estate.sql(server_name, "INSERT INTO lab.fault (action, target, mode, message) "
+               "VALUES (?, ?, ?, ?)", (action, target, mode, message))
+
+
+def prepared(estate: Estate, folder: Path, *plan_args: str) -> tuple[Path, Path]:
+    """Audit and plan: (plan.json, evidence.json)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _, bundle, results = audit(estate, folder)
+    made = plan(estate, results, bundle, folder / "plan.json", *plan_args)
+    assert made.exit_code == 0, made.output
+    return folder / "plan.json", bundle

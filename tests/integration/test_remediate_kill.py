@@ -1,0 +1,85 @@
+"""kill -9 during apply: remediation.json is absent (it is written atomically at the end), and
+the journal names every action that had started, because each line is on disk first."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from auditor.lab.cluster import LabCluster
+from auditor.remediate.journal import read_journal
+from tests.integration.remedkit import add_fault, make_estate, prepared, use_env
+
+pytestmark = [pytest.mark.pg, pytest.mark.slow]
+
+
+def _wait_for(path: Path, action: str, seconds: float = 60) -> list[dict[str, object]]:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        lines = read_journal(path)
+        if any(line.get("event") == "start" and line.get("database") == action
+               for line in lines):
+            return lines
+        time.sleep(0.1)
+    raise AssertionError(f"the journal never named {action}")
+
+
+def test_kill_9_mid_action_leaves_the_journal_and_no_half_record(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    estate = make_estate(lab, tmp_path, "remkill")
+    use_env(estate, monkeypatch)
+    plan_path, bundle = prepared(estate, tmp_path / "a", "--subject", "database:SQLCHI02*")
+    add_fault(estate, "SQLCHI02\\RTC", "backup_database", "hang", target="model")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "remediate", "apply", str(plan_path), "--bundle",
+         str(bundle), "--inventory", str(estate.inventory), "--out", str(out), "--apply",
+         "--yes", "--outside-window"], env=os.environ.copy(), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        lines = _wait_for(out / "journal.jsonl", "model")  # master done, model hanging
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        # the hung statement's server process does not notice its client died: end it
+        estate.sql("SQLCHI02\\RTC", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE query LIKE '%lab_backup%' AND pid <> pg_backend_pid()")
+    assert not (out / "remediation.json").exists()
+    assert not list(out.glob(".remediation.json.*"))
+    started = [line["database"] for line in read_journal(out / "journal.jsonl")
+               if line["event"] == "start"]
+    assert started == ["master", "model"]
+    ended = [line for line in lines if line["event"] == "end"]
+    assert [e["outcome"] for e in ended] == ["succeeded"]
+    assert estate.sql("SQLCHI02\\RTC", "SELECT count(*) FROM dbo.backupset WHERE "
+                      "database_name = 'master' AND backup_set_id > 1000000")[0][0] == 1
+
+
+def test_ctrl_c_starts_nothing_new_and_records_what_ran(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    estate = make_estate(lab, tmp_path, "remint")
+    use_env(estate, monkeypatch)
+    plan_path, bundle = prepared(estate, tmp_path / "a", "--subject", "database:SQLCHI02*")
+    add_fault(estate, "SQLCHI02\\RTC", "backup_database", "hang", target="model")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "remediate", "apply", str(plan_path), "--bundle",
+         str(bundle), "--inventory", str(estate.inventory), "--out", str(out), "--apply",
+         "--yes", "--outside-window", "--timeout", "4"], env=os.environ.copy(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(out / "journal.jsonl", "model")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 1
+    finally:
+        proc.kill()
+    record = json.loads((out / "remediation.json").read_text())
+    assert [(a["database"], a["outcome"]) for a in record["actions"]] == [
+        ("master", "succeeded"), ("model", "timed_out"), ("msdb", "interrupted")]
