@@ -14,9 +14,9 @@ from auditor.checks.backups import taken_here, when
 from auditor.checks.subjects import (
     DbClass,
     audited_instances,
+    instance_databases,
     instance_future,
     instance_subject,
-    lync_databases,
 )
 from auditor.engine.registry import CheckKind, Params, ParamsFor, Scope, check_kind
 from auditor.facts import AuditClock, Facts, InstanceFacts, Unknown
@@ -66,8 +66,9 @@ class _Instance:
     def of(cls, facts: Facts, inst: InstanceFacts) -> _Instance:
         """The instance as a subject; stores are the required (or unclassifiable) ones."""
         subject, scope = instance_subject(facts.inventory, inst.instance)
-        stores = tuple(db.name for db in lync_databases(facts) if db.facts is inst
-                       and db.kind in (DbClass.REQUIRED, DbClass.UNKNOWN))
+        # This instance's databases only: all of the estate's, per instance, is quadratic.
+        stores = tuple(db.name for db in instance_databases(facts.inventory, inst, facts.clock)
+                       if db.kind in (DbClass.REQUIRED, DbClass.UNKNOWN))
         return cls(inst, subject, scope, stores)
 
     def unknown(self, fact: Unknown, what: str, expected: str) -> Verdict:

@@ -118,10 +118,10 @@ def audited_instances(facts: Facts) -> Iterator[InstanceFacts]:
 def lync_databases(facts: Facts) -> Iterator[LyncDatabase]:
     """Every store the inventory names, then every other user database found, classified."""
     for inst in audited_instances(facts):
-        yield from _instance_databases(facts.inventory, inst, facts.clock)
+        yield from instance_databases(facts.inventory, inst, facts.clock)
 
 
-def _instance_databases(inventory: Inventory, inst: InstanceFacts,
+def instance_databases(inventory: Inventory, inst: InstanceFacts,
                         clock: AuditClock) -> Iterator[LyncDatabase]:
     cfg = inst.instance
     dbs = inst.databases
