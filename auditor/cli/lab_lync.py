@@ -24,6 +24,7 @@ app = typer.Typer(help="A loopback WinRM endpoint standing in for the Lync serve
 
 ENV_FILE = "lync.env"
 INVENTORY = "inventory.yaml"
+REPLAY = "replay.json"  # the recording, moved to the present (live Lync evidence wins)
 PASSWORD_ENV = "AUDITOR_LAB_LYNC_PASSWORD"  # noqa: S105 - a variable name
 USERNAME = "LAB\\svc-lyncaudit"
 DirOpt = Annotated[Path, typer.Option("--dir", help="Folder for the endpoint's state, its CA "
@@ -70,10 +71,9 @@ def audit_command(estate: str, env: Path, inventory: Path, base: Path | None) ->
     With `--inventory` from `lab sql up`, SQL is live too: that lab's replay.json and lab.env.
     """
     from auditor.cli.lab_sql import ENV_FILE as SQL_ENV_FILE
-    from auditor.lab.demo import demo_root
 
     envs = [env]
-    replay = demo_root() / estate / "evidence.json"
+    replay = (inventory.parent / REPLAY).absolute()
     if base is not None and (base.parent / "replay.json").is_file():
         replay = (base.parent / "replay.json").absolute()
         if (base.parent.parent / SQL_ENV_FILE).is_file():
@@ -139,19 +139,22 @@ def _write_inventory(base: Path, target: Path, state: dict[str, Any], source: Pa
 
     import yaml
 
-    from auditor.evidence import read_bundle
+    from auditor.evidence import read_bundle, write_bundle
     from auditor.lab.demo import move_to_present
-    from auditor.lab.timeshift import delta_to
+    from auditor.lab.timeshift import delta_to, shift_bundle
     from auditor.yamlio import load_yaml
 
     data, _ = load_yaml(base)
     for key in ("waivers", "records"):
         if isinstance(data, dict) and data.get(key):
             data[key] = str((base.parent / data[key]).resolve())
-    # The endpoint serves the recording moved to the present: records and waivers follow.
-    recorded = read_bundle(source / "evidence.json")[0].collected_at
-    data = move_to_present(data, base.parent, target.parent,
-                           delta_to(recorded, dt.datetime.now(dt.UTC)), recorded)
+    # The endpoint serves the recording moved to the present: records, waivers and the
+    # replayed SQL evidence follow, so a live audit (judged now) sees the estate as recorded.
+    bundle = read_bundle(source / "evidence.json")[0]
+    recorded = bundle.collected_at
+    delta = delta_to(recorded, dt.datetime.now(dt.UTC))
+    write_bundle(shift_bundle(bundle, delta), target.parent / REPLAY)
+    data = move_to_present(data, base.parent, target.parent, delta, recorded)
     data["lync"] = {
         "management_servers": [next((s["fqdn"] for s in data.get("servers", [])
                                      if s.get("role") == "front_end"), "lync-mgmt.lab.invalid")],

@@ -47,7 +47,10 @@ class Estate:
 def make_estate(cluster: LabCluster, folder: Path, name: str,
                 edits: dict[str, Any] | None = None, source: str = "neglected") -> Estate:
     """A demo estate under a name of its own, and its remediation inventory."""
-    lab = build_estate(cluster, demo_root() / source, folder, name)
+    # Moved to the present as `lab sql up` loads it: a live audit is judged at its collection
+    # time, and the lab's stopped clocks stand at the moment the estate was loaded.
+    lab = build_estate(cluster, demo_root() / source, folder, name,
+                       present=dt.datetime.now(dt.UTC))
     data = yaml.safe_load(lab.inventory.read_text(encoding="utf-8"))
     data["backup_destinations"].append(dict(BNE_DESTINATION))
     for key, value in (edits or {}).items():
