@@ -71,7 +71,7 @@ def test_a_broken_plan_names_its_file_and_field(tmp_path: Path) -> None:
                         "-i", inv)
     assert code == 2
     assert "bad.json" in output
-    assert "actions.0.method" in output
+    assert "actions[0].method" in output
     (tmp_path / "bad.json").write_text("{")
     code, output = _run("remediate", "apply", tmp_path / "bad.json", "--bundle", bundle,
                         "-i", inv)
