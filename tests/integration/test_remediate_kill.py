@@ -15,7 +15,7 @@ import pytest
 
 from auditor.lab.cluster import LabCluster
 from auditor.remediate.journal import read_journal
-from tests.integration.remedkit import add_fault, make_estate, prepared, use_env
+from tests.integration.remedkit import Estate, add_fault, make_estate, prepared, use_env
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -31,9 +31,17 @@ def _wait_for(path: Path, action: str, seconds: float = 60) -> list[dict[str, ob
     raise AssertionError(f"the journal never named {action}")
 
 
-def test_kill_9_mid_action_leaves_the_journal_and_no_half_record(
-        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    estate = make_estate(lab, tmp_path, "remkill")
+def _as_from_a_terminal() -> None:
+    """SIGINT handled by default, as for a command typed at a shell: a test run started in the
+    background by a script (CI) inherits SIGINT ignored, and so would the apply it starts."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _apply_with_model_hanging(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+        *extra: str) -> tuple[Estate, Path, subprocess.Popen[bytes]]:
+    """`remediate apply` of SQLCHI02's plan started, its backup of model set to hang."""
+    estate = make_estate(lab, tmp_path, name)
     use_env(estate, monkeypatch)
     plan_path, bundle = prepared(estate, tmp_path / "a", "--subject", "database:SQLCHI02*")
     add_fault(estate, "SQLCHI02\\RTC", "backup_database", "hang", target="model")
@@ -41,8 +49,14 @@ def test_kill_9_mid_action_leaves_the_journal_and_no_half_record(
     proc = subprocess.Popen(
         [sys.executable, "-m", "auditor", "remediate", "apply", str(plan_path), "--bundle",
          str(bundle), "--inventory", str(estate.inventory), "--out", str(out), "--apply",
-         "--yes", "--outside-window"], env=os.environ.copy(), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+         "--yes", "--outside-window", *extra], env=os.environ.copy(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_as_from_a_terminal)
+    return estate, out, proc
+
+
+def test_kill_9_mid_action_leaves_the_journal_and_no_half_record(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    estate, out, proc = _apply_with_model_hanging(lab, tmp_path, monkeypatch, "remkill")
     try:
         lines = _wait_for(out / "journal.jsonl", "model")  # master done, model hanging
     finally:
@@ -62,24 +76,10 @@ def test_kill_9_mid_action_leaves_the_journal_and_no_half_record(
                       "database_name = 'master' AND backup_set_id > 1000000")[0][0] == 1
 
 
-def _as_from_a_terminal() -> None:
-    """SIGINT handled by default, as for a command typed at a shell: a test run started in the
-    background by a script (CI) inherits SIGINT ignored, and so would the apply it starts."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_ctrl_c_starts_nothing_new_and_records_what_ran(
         lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    estate = make_estate(lab, tmp_path, "remint")
-    use_env(estate, monkeypatch)
-    plan_path, bundle = prepared(estate, tmp_path / "a", "--subject", "database:SQLCHI02*")
-    add_fault(estate, "SQLCHI02\\RTC", "backup_database", "hang", target="model")
-    out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "auditor", "remediate", "apply", str(plan_path), "--bundle",
-         str(bundle), "--inventory", str(estate.inventory), "--out", str(out), "--apply",
-         "--yes", "--outside-window", "--timeout", "4"], env=os.environ.copy(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_as_from_a_terminal)
+    _, out, proc = _apply_with_model_hanging(lab, tmp_path, monkeypatch, "remint",
+                                             "--timeout", "4")
     try:
         _wait_for(out / "journal.jsonl", "model")
         proc.send_signal(signal.SIGINT)
