@@ -60,6 +60,10 @@ class CredentialKind(StrEnum):
     KEYRING = "keyring"
     PROMPT = "prompt"
     INTEGRATED = "integrated"
+    FILE = "file"  # systemd's credentials folder (LoadCredential=), or an owner-only file
+
+
+UNATTENDED_KINDS = (CredentialKind.ENV, CredentialKind.FILE, CredentialKind.INTEGRATED)
 
 
 class Credential(Model):
@@ -67,11 +71,13 @@ class Credential(Model):
 
     kind: Annotated[CredentialKind, Field(strict=False)]
     username: Name | None = None
-    name: Name | None = Field(default=None, description="env variable or keyring service name")
+    name: Name | None = Field(default=None, description="env variable, keyring service name, or "
+                                                        "credential file name")
 
     @model_validator(mode="after")
     def _name_needed(self) -> Self:
-        if self.kind in (CredentialKind.ENV, CredentialKind.KEYRING) and not self.name:
+        if self.kind in (CredentialKind.ENV, CredentialKind.KEYRING,
+                         CredentialKind.FILE) and not self.name:
             raise ValueError(f"credential of kind {self.kind.value} needs a name")
         return self
 
@@ -247,6 +253,32 @@ class Estate(Model):
     audit_account: Name | None = None
 
 
+MailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s<>]+@[^@\s<>]+$", max_length=254)]
+
+
+class SmtpSecurity(StrEnum):
+    """How the SMTP connection is protected; the server certificate is always validated."""
+
+    STARTTLS = "starttls"
+    TLS = "tls"  # implicit TLS (SMTPS, usually port 465)
+
+
+class Delivery(Model):
+    """Where unattended audits mail their report (auditor audit --mail-to)."""
+
+    host: Fqdn
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None, description="587 for starttls, 465 for tls when absent")
+    security: Annotated[SmtpSecurity, Field(strict=False)] = SmtpSecurity.STARTTLS
+    ca_file: PathText | None = Field(default=None, description="CA file to validate the SMTP "
+                                     "server's certificate; the system store when absent")
+    sender: MailAddress
+    to: list[MailAddress] = Field(default_factory=list, description="default recipients")
+    credential: Credential | None = Field(default=None, description="AUTH login; none: no AUTH")
+    attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 30
+
+
 class Inventory(Model):
     """The whole estate. The inventory is authoritative for which stores exist."""
 
@@ -263,6 +295,7 @@ class Inventory(Model):
     waivers: PathText | None = Field(default=None, description="waivers file, relative to "
                                      "this file")
     records: PathText | None = Field(default=None, description="records file or folder")
+    delivery: Delivery | None = None
 
     def site_of_pool(self, fqdn: str | None) -> str | None:
         """The site a pool belongs to."""

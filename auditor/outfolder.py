@@ -221,3 +221,19 @@ def output_folder(target: Path, *, atomic_exchange: bool = True) -> Iterator[Out
         raise folder.outside(exc) from None
     finally:
         folder.close()
+
+
+def dated_folder(root: Path, at: dt.datetime) -> Path:
+    """A new folder under `root` named by the UTC time, for runs that keep every audit."""
+    return root / at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H%M%SZ")
+
+
+def point_latest(root: Path, folder: Path) -> Path:
+    """Make `root/latest` name `folder` (relative), replacing the link in one rename."""
+    link = root / "latest"
+    staging = root / f".latest.{os.getpid()}"
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(folder.name)
+    os.replace(staging, link)
+    _fsync_dir(root)
+    return link

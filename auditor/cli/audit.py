@@ -13,6 +13,8 @@ import typer
 
 from auditor.canonical import check_writable, write_atomic
 from auditor.cli.common import (
+    FailOnNewOpt,
+    FailOnOpt,
     FailUnderOpt,
     InventoryOpt,
     NowOpt,
@@ -28,12 +30,19 @@ from auditor.cli.common import (
     say,
 )
 from auditor.cli.problems import print_problems
+from auditor.cli.unattended import DatedOpt, MailToOpt, MailWhenOpt, MetricsOpt, Unattended
 from auditor.engine.selection import select
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
+from auditor.facts import derive_facts
+from auditor.gates import Gates
 from auditor.inventory import LoadedInventory
 from auditor.manifest import check_against_manifest
-from auditor.outfolder import OutputFolder, checkpoint, output_folder
+from auditor.outfolder import (
+    OutputFolder,
+    checkpoint,
+    output_folder,
+)
 from auditor.pipeline import Toolkit, collect_bundle, same_estate
 from auditor.report import (
     AppendixMode,
@@ -43,6 +52,8 @@ from auditor.report import (
     write_report,
 )
 from auditor.results import Results, read_results, results_bytes, write_results
+from auditor.unattended.digest import MailWhen
+from auditor.unattended.metrics import AuditRun
 
 RuleOpt = Annotated[list[str] | None, typer.Option(
     "--rule", metavar="ID", help="Evaluate only this rule (repeatable): a partial audit, "
@@ -81,6 +92,8 @@ def evaluate_cmd(
                                            help="results.json to write.")],
     now: NowOpt = None,
     fail_under: FailUnderOpt = None,
+    fail_on: FailOnOpt = None,
+    fail_on_new: FailOnNewOpt = False,
     waivers: WaiversOpt = None,
     rules: RuleOpt = None,
     severities: SeverityOpt = None,
@@ -99,7 +112,7 @@ def evaluate_cmd(
     _guarded(lambda: write_results(results, out_path))
     say(f"wrote {out_path}")
     print_summary(results)
-    raise typer.Exit(exit_code(results, fail_under))
+    raise typer.Exit(exit_code(results, Gates(fail_under, fail_on, fail_on_new)))
 
 
 FormatsOpt = Annotated[str, typer.Option(
@@ -207,20 +220,30 @@ def audit_cmd(
     now: NowOpt = None,
     formats: FormatsOpt = "html,pdf,json",
     fail_under: FailUnderOpt = None,
+    fail_on: FailOnOpt = None,
+    fail_on_new: FailOnNewOpt = False,
     waivers: WaiversOpt = None,
     responses: ResponsesOpt = None,
     appendix: AppendixOpt = "full",
     appendix_rows: AppendixRowsOpt = 10,
     rules: RuleOpt = None,
     severities: SeverityOpt = None,
+    metrics: MetricsOpt = None,
+    dated: DatedOpt = False,
+    mail_to: MailToOpt = None,
+    mail_when: MailWhenOpt = MailWhen.ALWAYS,
 ) -> None:
     """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf."""
-    def run(folder: Path) -> Results:
+    run_options = Unattended(Gates(fail_under, fail_on, fail_on_new), metrics, dated,
+                             tuple(mail_to or ()), mail_when)
+    target, previous = run_options.start(out_dir)
+    def run(folder: Path) -> AuditRun:
         wanted = parse_formats(formats)
         at = parse_now(now)
         toolkit = Toolkit()
         scope = select(toolkit.pack, rules or (), severities or ())
         loaded = toolkit.load_inventory(inventory)
+        run_options.check(loaded.inventory, wanted)
         found = toolkit.load_waivers(loaded, waivers)
         started = dt.datetime.now(dt.UTC)
         with collection_progress() as progress:
@@ -233,11 +256,12 @@ def audit_cmd(
         _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
                      folder, wanted | {OutputFormat.JSON}, dt.datetime.now(dt.UTC),
                      ReportOptions(responses, appendix, appendix_rows))
-        return results
-    results, paths = _in_folder(out_dir, "audit", run)
+        facts = derive_facts(bundle, loaded.inventory, results.now)
+        return AuditRun(results, facts, started, dt.datetime.now(dt.UTC))
+    audit, paths = _in_folder(target, "audit", run)
     _print_written(paths)
-    print_summary(results)
-    raise typer.Exit(exit_code(results, fail_under))
+    print_summary(audit.results)
+    raise typer.Exit(run_options.finish(audit, out_dir, target, previous))
 
 
 def report_cmd(

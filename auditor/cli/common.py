@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from importlib.metadata import PackageNotFoundError, version
@@ -29,7 +29,8 @@ from auditor.cli.problems import unassessed_warning
 from auditor.collect.base import Progress as ProgressCallback
 from auditor.collect.base import no_progress
 from auditor.errors import AuditorError, InputError, MultipleInputError
-from auditor.findings import Status
+from auditor.findings import Severity
+from auditor.gates import Gates, tripped
 from auditor.limits import MAX_YEAR, MIN_YEAR, in_range
 from auditor.report.text import visible
 from auditor.results import Results
@@ -107,14 +108,15 @@ def parse_now(value: str | None) -> dt.datetime | None:
     return parsed
 
 
-def exit_code(results: Results, fail_under: float | None) -> ExitCode:
-    """1 when anything failed or could not be assessed, or the score is below --fail-under."""
-    counts = results.overall.counts
-    if counts[Status.FAIL.value] or counts[Status.ERROR.value]:
-        return ExitCode.FINDINGS
-    if fail_under is not None and (results.overall.score or 0.0) < fail_under:
-        return ExitCode.FINDINGS
-    return ExitCode.OK
+def exit_code(results: Results, gates: Gates,
+              previous: Collection[str] | None = None) -> ExitCode:
+    """1 when a gate tripped (by default: anything failed or could not be assessed); each
+    reason goes to stderr when a gate other than the default decided."""
+    reasons = tripped(results, gates, previous)
+    if reasons and (gates.replaces_default or gates.fail_under is not None):
+        for reason in reasons:
+            err.print(f"gate: {reason}", markup=False, highlight=False)
+    return ExitCode.FINDINGS if reasons else ExitCode.OK
 
 
 def package_version() -> str:
@@ -208,6 +210,13 @@ NowOpt = Annotated[str | None, typer.Option(
 FailUnderOpt = Annotated[float | None, typer.Option("--fail-under", min=0, max=100,
                                                     metavar="SCORE",
                                                     help="Exit 1 below this score.")]
+FailOnOpt = Annotated[Severity | None, typer.Option(
+    "--fail-on", metavar="SEVERITY", case_sensitive=False,
+    help="Exit 1 only for a fail or error at or above this severity (replaces the default "
+         "rule: any fail or error).")]
+FailOnNewOpt = Annotated[bool, typer.Option(
+    "--fail-on-new", help="Exit 1 only for a fail or error that is new since the last full "
+                          "audit in history (with none, every finding is new).")]
 WaiversOpt = Annotated[Path | None, typer.Option("--waivers", metavar="FILE",
                                                  help="Waivers file (default: the one the "
                                                       "inventory names).")]

@@ -6,6 +6,7 @@ import getpass
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from auditor.inventory import Credential, CredentialKind
 
@@ -37,6 +38,8 @@ def resolve(credential: Credential | None, target: str, *, interactive: bool | N
         return Secret(credential.username, value)
     if credential.kind is CredentialKind.KEYRING:
         return Secret(credential.username, _from_keyring(credential, target))
+    if credential.kind is CredentialKind.FILE:
+        return Secret(credential.username, _from_file(credential.name or ""))
     return Secret(credential.username, _prompt(credential, target, interactive))
 
 
@@ -56,6 +59,33 @@ def _from_keyring(credential: Credential, target: str) -> str:
         raise SecretUnavailableError(f"no keyring entry {credential.name!r} for "
                                      f"{credential.username!r}")
     return str(value)
+
+
+def credential_file(name: str) -> tuple[Path, bool]:
+    """Where a file credential lives, and whether systemd put it there: a bare name is in
+    systemd's credentials folder ($CREDENTIALS_DIRECTORY, set by LoadCredential=) when there is
+    one; anything else is a path to a file that only its owner may read."""
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if folder and "/" not in name:
+        return Path(folder) / name, True
+    return Path(name).expanduser(), False
+
+
+def _from_file(name: str) -> str:
+    path, from_systemd = credential_file(name)
+    try:
+        if not from_systemd and path.stat().st_mode & 0o077:
+            raise SecretUnavailableError(f"credential file {path} is readable by others "
+                                         "(chmod 600 it)")
+        value = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise SecretUnavailableError(f"credential file {path}: "
+                                     f"{exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise SecretUnavailableError(f"credential file {path} is not UTF-8 text") from None
+    if not value:
+        raise SecretUnavailableError(f"credential file {path} is empty")
+    return value
 
 
 def _prompt(credential: Credential, target: str, interactive: bool | None) -> str:

@@ -1,0 +1,1 @@
+"""Unattended audits: schedules, metrics and delivery."""
