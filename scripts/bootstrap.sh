@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 
 DEMO_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core libodbc2)
 LAB_PACKAGES=(unixodbc odbc-postgresql tdsodbc postgresql)
-TEST_PACKAGES=(make poppler-utils chromium)
+# systemd-analyze and promtool check the units and metrics files the scheduler writes
+TEST_PACKAGES=(make poppler-utils chromium systemd prometheus)
 
 usage() {
   sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//' >&2
