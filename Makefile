@@ -14,8 +14,10 @@ lint: setup
 typecheck: setup
 	$(VENV)/mypy
 
+# Two workers, whole files each (module fixtures render their PDFs once); each worker starts its
+# own PostgreSQL lab and endpoint on free ports.
 unit: setup
-	$(VENV)/pytest -q
+	$(VENV)/pytest -q -n 2 --dist loadfile
 
 test: setup lint typecheck unit
 
