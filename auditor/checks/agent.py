@@ -69,8 +69,9 @@ def no_backup_job(jobs: tuple[AgentJob, ...], procedures: tuple[str, ...]) -> st
         seen += f" and {len(names) - JOBS_NAMED} more"
     jobs_text = f"jobs seen: {seen}" if names else "no SQL Agent job at all"
     return (f"no SQL Agent job runs BACKUP, a maintenance plan or a known backup procedure "
-            f"({jobs_text}); a site's own backup procedure is declared in the policy, under "
-            f"rules: BR-061: backup_procedures (now {', '.join(procedures)})")
+            f"({jobs_text}); a site's own backup procedure is declared with backup_procedures "
+            f"in the policy (policy.rules.BR-061.backup_procedures, now "
+            f"{', '.join(procedures)})")
 
 
 def edition(inst: InstanceFacts) -> str | None:
