@@ -104,11 +104,13 @@ class InstanceTarget:
 
 
 def recent(backups: tuple[Backup, ...], clock: AuditClock, days: int) -> list[Backup]:
+    """The backups that finished in the last `days` days."""
     span = dt.timedelta(days=days)
     return [b for b in backups if clock.age(b.finished_at) < span]
 
 
 def own(backups: list[Backup], name: str) -> list[Backup]:
+    """One database's backups (names compared case-insensitively)."""
     return [b for b in backups if b.database_name.lower() == name.lower()]
 
 
@@ -177,6 +179,12 @@ def _jobs_verdict(target: InstanceTarget, params: BackupProcessValidated) -> Ver
     observed = {"backup_jobs": [j.name for j in found],
                 "jobs_seen": sorted((j.name for j in jobs.value), key=str.lower),
                 "problems": problems}
+    clock = target.inst.clock
+    if not found and isinstance(clock, Unknown):
+        return target.verdict(Status.ERROR, f"edition unavailable ({clock.reason}), so SQL "
+                              "Server Express, which has no SQL Agent, cannot be ruled out; "
+                              + problems[0], observed, expected,
+                              jobs.evidence_ids + clock.evidence_ids)
     if problems:
         more = f" (and {len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
         return target.verdict(Status.FAIL, "; ".join(problems[:SHOWN]) + more, observed,
