@@ -107,7 +107,7 @@ def _express_editions(estates: list[str], express: list[str]) -> dict[str, str]:
              for i in load_inventory(demo_root() / name / "inventory.yaml").inventory.sql_instances}
     unknown = [n for n in express if n.lower() not in known]
     if unknown:
-        raise InputError("--express", f"no SQL instance {unknown[0]!r} in the estates being "
+        raise InputError("--express", f"no SQL instance '{unknown[0]}' in the estates being "
                          f"loaded (they have {', '.join(sorted(known.values()))})")
     return {known[n.lower()]: EXPRESS for n in express}
 
