@@ -15,7 +15,7 @@ from auditor.canonical import pretty_bytes, write_atomic
 from auditor.engine.rules import RulePack
 from auditor.engine.score import Score, rollup, score
 from auditor.engine.selection import FULL_SCOPE, AuditScope
-from auditor.engine.waivers import Waiver
+from auditor.engine.waivers import Waiver, waiver_note
 from auditor.errors import InputError, raise_all, reads_input
 from auditor.findings import Finding, Severity, Status, worst
 from auditor.jsonio import read_json_document
@@ -64,6 +64,9 @@ class WaiverStatus(BaseModel):
     expired: bool
     applied: bool = Field(description="it turned a fail or warn into waived")
     matched: bool = Field(description="a finding for this rule and subject exists")
+    note: str | None = Field(default=None, description="why it covered nothing, when that "
+                             "needs saying: no such finding, or the finding moved to the "
+                             "instance's databases")
 
 
 class Results(BaseModel):
@@ -135,7 +138,8 @@ def _waiver_statuses(findings: Sequence[Finding], waivers: Sequence[Waiver],
             rule=waiver.rule, subject=waiver.subject, reason=waiver.reason,
             approver=waiver.approver, expires=waiver.expires.isoformat(),
             expired=waiver.expired_at(now), matched=bool(hits),
-            applied=any(f.status is Status.WAIVED for f in hits)))
+            applied=any(f.status is Status.WAIVED for f in hits),
+            note=waiver_note(waiver, findings)))
     return sorted(out, key=lambda w: (w.rule, w.subject))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from auditor.checks import (
     acl,
     backups,
+    damage,
     exports,
     integrity,
     logchain,
@@ -22,8 +23,8 @@ from auditor.checks import (
 )
 from auditor.engine.registry import CheckKind, build_registry
 
-_MODULES = (backups, logchain, schedule, integrity, storage, space, restore, placement, lync,
-            exports, acl, records, versions)
+_MODULES = (backups, logchain, schedule, integrity, damage, storage, space, restore, placement,
+            lync, exports, acl, records, versions)
 
 
 def check_kinds() -> Mapping[str, CheckKind[Any]]:

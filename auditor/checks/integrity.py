@@ -1,75 +1,66 @@
-"""P8 and P12 checks: backups written WITH CHECKSUM, healthy backup jobs, integrity monitoring."""
+"""P8 and P12 checks: backups written WITH CHECKSUM and undamaged, judged per Lync store;
+healthy, alerting backup jobs and no suspect page, judged per instance."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
 
+from auditor.checks.agent import (
+    EXPRESS_SCHEDULING,
+    KNOWN_PROCEDURES,
+    agent_future,
+    backup_jobs,
+    edition,
+    is_express,
+    job_problems,
+    no_backup_job,
+)
 from auditor.checks.backups import taken_here, when
 from auditor.checks.subjects import (
     DbClass,
+    LyncDatabase,
     audited_instances,
+    backup_gate,
+    future_gate,
     instance_databases,
-    instance_future,
     instance_subject,
 )
 from auditor.engine.registry import CheckKind, Params, ParamsFor, Scope, check_kind
-from auditor.facts import AuditClock, Facts, InstanceFacts, Unknown
-from auditor.facts.sql import AgentJob, Backup
+from auditor.facts import AuditClock, Facts, InstanceFacts, Known, Unknown
+from auditor.facts.clock import Future
+from auditor.facts.sql import Backup
 from auditor.findings import Status, Subject, Verdict
 from auditor.inventory import InstanceRole
 
-BACKUP_STATEMENT = re.compile(r"BACKUP\s+(DATABASE|LOG)\b", re.IGNORECASE)
-MAINTENANCE_PLAN = re.compile(r"maintenance\s*plans?|sp_maintplan|xp_sqlmaint", re.IGNORECASE)
-RECURRING = {4: "daily", 8: "weekly", 16: "monthly", 32: "monthly relative"}
-RUN_STATUS = {0: "failed", 1: "succeeded", 2: "is retrying", 3: "was canceled",
-              4: "in progress"}
-KNOWN_PROCEDURES = ("DatabaseBackup", "sp_BackupDatabases", "Backup-SqlDatabase",
-                    "Backup-DbaDatabase")
-SHOWN = 3
-
-
-def backup_job_reason(job: AgentJob, procedures: tuple[str, ...]) -> str | None:
-    """Why a job counts as a backup job, or None: a step runs BACKUP, is a maintenance plan,
-    or calls a known backup procedure."""
-    for step in job.steps:
-        if BACKUP_STATEMENT.search(step.command):
-            return f"step {step.step_id} runs BACKUP"
-        if step.subsystem.upper() == "SSIS" or MAINTENANCE_PLAN.search(step.command):
-            return f"step {step.step_id} runs a maintenance plan"
-        for name in procedures:
-            if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", step.command, re.IGNORECASE):
-                return f"step {step.step_id} calls {name}"
-    return None
-
-
-def backup_jobs(jobs: tuple[AgentJob, ...], procedures: tuple[str, ...]) -> list[AgentJob]:
-    """The Agent jobs that take backups."""
-    return [job for job in jobs if backup_job_reason(job, procedures) is not None]
+SHOWN = 3  # problems named in a message
 
 
 @dataclass(frozen=True)
-class _Instance:
-    """An audited instance, its subject, and the Lync stores that are backed up on it."""
+class InstanceTarget:
+    """An audited instance, its subject, and its databases as rules.md classifies them."""
 
     inst: InstanceFacts
     subject: Subject
     scope: Scope
-    stores: tuple[str, ...]
+    databases: tuple[LyncDatabase, ...]
 
     @classmethod
-    def of(cls, facts: Facts, inst: InstanceFacts) -> _Instance:
-        """The instance as a subject; stores are the required (or unclassifiable) ones."""
+    def of(cls, facts: Facts, inst: InstanceFacts) -> InstanceTarget:
         subject, scope = instance_subject(facts.inventory, inst.instance)
         # This instance's databases only: all of the estate's, per instance, is quadratic.
-        stores = tuple(db.name for db in instance_databases(facts.inventory, inst, facts.clock)
-                       if db.kind in (DbClass.REQUIRED, DbClass.UNKNOWN))
-        return cls(inst, subject, scope, stores)
+        dbs = tuple(instance_databases(facts.inventory, inst, facts.clock))
+        return cls(inst, subject, scope, dbs)
+
+    @property
+    def stores(self) -> tuple[str, ...]:
+        """The required (or unclassifiable) stores: the databases judged on their own."""
+        return tuple(db.name for db in self.databases
+                     if db.kind in (DbClass.REQUIRED, DbClass.UNKNOWN))
 
     def unknown(self, fact: Unknown, what: str, expected: str) -> Verdict:
         """The error verdict for evidence that could not be read."""
@@ -82,14 +73,13 @@ class _Instance:
         return Verdict(subject=self.subject, status=status, message=message, observed=observed,
                        expected=expected, evidence_ids=evidence_ids)
 
-    def future(self, clock: AuditClock) -> Verdict | None:
-        """fail when the instance's backup, restore or job history holds a future time."""
-        found = instance_future(self.inst, clock)
+    def future(self, found: Future | None) -> Verdict | None:
+        """fail when the instance's evidence holds a time from the future."""
         if found is None:
             return None
         return self.verdict(Status.FAIL, found.text, {"future_time": found.moment.isoformat()},
-                            evidence_ids=self.inst.backups.evidence_ids
-                            + self.inst.jobs.evidence_ids)
+                            evidence_ids=self.inst.clock.evidence_ids
+                            + self.inst.jobs.evidence_ids + self.inst.backups.evidence_ids)
 
     def gate(self) -> Verdict | None:
         """not_applicable or error before any check: Front End local, no store, no list."""
@@ -106,10 +96,45 @@ class _Instance:
                                 "stores)", evidence_ids=dbs.evidence_ids)
         return None
 
+    def express(self, rest: str) -> Verdict:
+        """not_applicable: the Agent parts on an instance without SQL Agent."""
+        return self.verdict(Status.NOT_APPLICABLE, f"{EXPRESS_SCHEDULING}; {rest}",
+                            {"edition": edition(self.inst)},
+                            evidence_ids=self.inst.clock.evidence_ids)
 
-def _recent(backups: tuple[Backup, ...], clock: AuditClock, days: int) -> list[Backup]:
+
+def recent(backups: tuple[Backup, ...], clock: AuditClock, days: int) -> list[Backup]:
+    """The backups that finished in the last `days` days."""
     span = dt.timedelta(days=days)
     return [b for b in backups if clock.age(b.finished_at) < span]
+
+
+def own(backups: list[Backup], name: str) -> list[Backup]:
+    """One database's backups (names compared case-insensitively)."""
+    return [b for b in backups if b.database_name.lower() == name.lower()]
+
+
+def database_gate(db: LyncDatabase) -> Verdict | Known[tuple[Backup, ...]]:
+    """rules.md "Subjects": only required stores are judged, on a history to inspect; the
+    verdict that ends there, or the history."""
+    gate = backup_gate(db)
+    if gate is not None:
+        return gate
+    history = db.facts.backups
+    if isinstance(history, Unknown):
+        return db.verdict(Status.ERROR, f"backup history unavailable: {history.reason}",
+                          evidence_ids=history.evidence_ids)
+    # No backup to inspect is not_applicable below; last_backups is not needed for that.
+    return future_gate(db) or history
+
+
+def rule_subjects(facts: Facts) -> Iterator[tuple[InstanceTarget, LyncDatabase | None]]:
+    """Each audited instance (None), then each of its databases."""
+    for inst in audited_instances(facts):
+        target = InstanceTarget.of(facts, inst)
+        yield target, None
+        for db in target.databases:
+            yield target, db
 
 
 # --- BR-061 -----------------------------------------------------------------------------------
@@ -125,131 +150,69 @@ class BackupProcessValidated(Params):
 @check_kind("backup_process_validated", BackupProcessValidated)
 def backup_process_validated(facts: Facts,
                              params: ParamsFor[BackupProcessValidated]) -> Iterator[Verdict]:
-    """Each instance holding Lync stores runs healthy backup jobs that write checksums."""
-    for inst in audited_instances(facts):
-        target = _Instance.of(facts, inst)
-        yield target.gate() or target.future(facts.clock) or _process_verdict(
-            target, facts.clock, params(target.scope))
+    """Each instance holding Lync stores runs healthy backup jobs; each store's recent fulls
+    have checksums."""
+    for target, db in rule_subjects(facts):
+        if db is None:
+            yield target.gate() or target.future(agent_future(target.inst, facts.clock)) or (
+                _jobs_verdict(target, params(target.scope)))
+        else:
+            history = database_gate(db)
+            yield history if isinstance(history, Verdict) else _checksum_verdict(
+                db, history, params(db.scope))
 
 
-def job_problems(job: AgentJob) -> list[str]:
-    """What keeps one backup job from running and succeeding on its own."""
-    found = []
-    if not job.enabled:
-        found.append("disabled")
-    if not any(s.enabled and s.freq_type in RECURRING for s in job.schedules):
-        found.append("no enabled recurring schedule")
-    last = job.last_run
-    if last is None:
-        found.append("no run in the job history")
-    elif last.run_status != 1:
-        found.append(f"last run ({when(last.ran_at)}) "
-                     f"{RUN_STATUS.get(last.run_status, f'ended with status {last.run_status}')}")
-    return found
-
-
-def _process_verdict(target: _Instance, now: AuditClock,
-                     params: BackupProcessValidated) -> Verdict:
-    jobs, history = target.inst.jobs, target.inst.backups
-    expected = ("backup jobs enabled, on an enabled recurring schedule, last run succeeded; "
-                f"full backups of the last {params.lookback_days} days WITH CHECKSUM")
+def _jobs_verdict(target: InstanceTarget, params: BackupProcessValidated) -> Verdict:
+    if is_express(target.inst):
+        return target.express("backup jobs, schedules and last runs are not applicable "
+                              "(checksums are judged per database)")
+    jobs = target.inst.jobs
+    expected = "backup jobs enabled, on an enabled recurring schedule, last run succeeded"
     if isinstance(jobs, Unknown):
         return target.unknown(jobs, "SQL Agent jobs", expected)
-    if isinstance(history, Unknown):
-        return target.unknown(history, "backup history", expected)
-    ids = jobs.evidence_ids + history.evidence_ids
-    problems: list[str] = []
     found = backup_jobs(jobs.value, params.backup_procedures)
-    if not found:
-        problems.append("no SQL Agent job runs BACKUP, a maintenance plan or a known backup "
-                        "procedure")
+    problems = [] if found else [no_backup_job(jobs.value, params.backup_procedures)]
     for job in found:
         issues = job_problems(job)
         if issues:
             problems.append(f"job '{job.name}': {', '.join(issues)}")
-    stores = {name.lower() for name in target.stores}
-    fulls = [b for b in _recent(history.value, now, params.lookback_days)
-             if b.type == "D" and b.database_name.lower() in stores
-             and taken_here(b, target.inst)]
-    bare = [b for b in fulls if not b.has_checksums]
-    if bare:
-        names = sorted({b.database_name for b in bare}, key=str.lower)
-        problems.append(f"{len(bare)} of {len(fulls)} full backups of the last "
-                        f"{params.lookback_days} days were written without CHECKSUM "
-                        f"({', '.join(names)})")
-    observed = {"backup_jobs": [j.name for j in found], "fulls": len(fulls),
-                "fulls_without_checksum": len(bare), "problems": problems}
+    observed = {"backup_jobs": [j.name for j in found],
+                "jobs_seen": sorted((j.name for j in jobs.value), key=str.lower),
+                "problems": problems}
+    clock = target.inst.clock
+    if not found and isinstance(clock, Unknown):
+        return target.verdict(Status.ERROR, f"edition unavailable ({clock.reason}), so SQL "
+                              "Server Express, which has no SQL Agent, cannot be ruled out; "
+                              + problems[0], observed, expected,
+                              jobs.evidence_ids + clock.evidence_ids)
     if problems:
         more = f" (and {len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
         return target.verdict(Status.FAIL, "; ".join(problems[:SHOWN]) + more, observed,
-                              expected, ids)
-    checks = (f"all {len(fulls)} full backups of the last {params.lookback_days} days have "
-              "checksums" if fulls else f"no full backup in the last {params.lookback_days} days "
-              "to inspect for checksums (BR-001 reports it)")
+                              expected, jobs.evidence_ids)
     return target.verdict(Status.PASS, f"{len(found)} backup job(s) enabled, scheduled and "
-                          f"last run succeeded; {checks}", observed, expected, ids)
+                          "last run succeeded", observed, expected, jobs.evidence_ids)
 
 
-# --- DR-030 -----------------------------------------------------------------------------------
-
-class IntegrityMonitored(Params):
-    """DR-030: no damaged backup lately, no unresolved suspect page, jobs notify on failure."""
-
-    lookback_days: int = Field(default=7, ge=1, le=31)
-    backup_procedures: tuple[str, ...] = Field(default=KNOWN_PROCEDURES, min_length=1,
-                                               strict=False)  # a YAML list
-
-
-@check_kind("integrity_monitored", IntegrityMonitored)
-def integrity_monitored(facts: Facts, params: ParamsFor[IntegrityMonitored]) -> Iterator[Verdict]:
-    """Each instance holding Lync stores shows no damage and alerts on backup job failure."""
-    for inst in audited_instances(facts):
-        target = _Instance.of(facts, inst)
-        yield target.gate() or target.future(facts.clock) or _integrity_verdict(
-            target, facts.clock, params(target.scope))
-
-
-def _integrity_verdict(target: _Instance, now: AuditClock, params: IntegrityMonitored) -> Verdict:
-    inst = target.inst
-    expected = (f"no damaged backup in the last {params.lookback_days} days, no unresolved "
-                "suspect page, every enabled backup job e-mails/pages an operator on failure")
-    history, pages, jobs, dbs = inst.backups, inst.suspect_pages, inst.jobs, inst.databases
-    if isinstance(history, Unknown):
-        return target.unknown(history, "backup history", expected)
-    if isinstance(pages, Unknown):
-        return target.unknown(pages, "suspect_pages", expected)
-    if isinstance(jobs, Unknown):
-        return target.unknown(jobs, "SQL Agent jobs", expected)
-    if isinstance(dbs, Unknown):
-        return target.unknown(dbs, "database list", expected)
-    ids = history.evidence_ids + pages.evidence_ids + jobs.evidence_ids + dbs.evidence_ids
-    problems: list[str] = []
-    damaged = [b for b in _recent(history.value, now, params.lookback_days) if b.is_damaged]
-    if damaged:
-        names = sorted({b.database_name for b in damaged}, key=str.lower)
-        problems.append(f"{len(damaged)} backup(s) of the last {params.lookback_days} days are "
-                        f"marked damaged ({', '.join(names)})")
-    by_id = {state.database_id: state.name for state in dbs.value.values()}
-    suspect = [p for p in pages.value if p.unresolved]
-    if suspect:
-        names = sorted({by_id.get(p.database_id, f"database_id {p.database_id}")
-                        for p in suspect}, key=str.lower)
-        problems.append(f"{len(suspect)} unresolved suspect page(s) (823/824 errors, bad "
-                        f"checksums or torn pages) in {', '.join(names)}")
-    enabled = [j for j in backup_jobs(jobs.value, params.backup_procedures) if j.enabled]
-    silent = [j.name for j in enabled if not j.notifies_on_failure]
-    if silent:
-        problems.append(f"backup job(s) {', '.join(repr(n) for n in silent)} notify no enabled "
-                        "operator on failure")
-    observed = {"damaged_backups": len(damaged), "unresolved_suspect_pages": len(suspect),
-                "backup_jobs": [j.name for j in enabled], "jobs_without_notification": silent}
-    if problems:
-        return target.verdict(Status.FAIL, "; ".join(problems), observed, expected, ids)
-    jobs_text = (f"all {len(enabled)} enabled backup job(s) notify an operator on failure"
-                 if enabled else "no enabled backup job to notify (BR-061 reports it)")
-    return target.verdict(Status.PASS, f"no damaged backup in the last {params.lookback_days} "
-                          f"days, no unresolved suspect page; {jobs_text}", observed, expected,
-                          ids)
+def _checksum_verdict(db: LyncDatabase, history: Known[tuple[Backup, ...]],
+                      params: BackupProcessValidated) -> Verdict:
+    days = params.lookback_days
+    expected = f"full backups of the last {days} days written WITH CHECKSUM"
+    fulls = [b for b in own(recent(history.value, db.clock, days), db.name)
+             if b.type == "D" and taken_here(b, db.facts)]
+    if not fulls:
+        return db.verdict(Status.NOT_APPLICABLE, f"no full backup in the last {days} days to "
+                          "inspect for checksums (BR-001 reports it)",
+                          evidence_ids=history.evidence_ids)
+    bare = [b for b in fulls if not b.has_checksums]
+    observed = {"fulls": len(fulls), "fulls_without_checksum": len(bare)}
+    if bare:
+        newest = max(bare, key=lambda b: b.finished_at)
+        return db.verdict(Status.FAIL, f"{len(bare)} of {len(fulls)} full backups of the last "
+                          f"{days} days were written without CHECKSUM (newest finished "
+                          f"{when(newest.finished_at)})", observed, expected,
+                          history.evidence_ids)
+    return db.verdict(Status.PASS, f"all {len(fulls)} full backups of the last {days} days "
+                      "have checksums", observed, expected, history.evidence_ids)
 
 
-KINDS: tuple[CheckKind[Any], ...] = (backup_process_validated, integrity_monitored)
+KINDS: tuple[CheckKind[Any], ...] = (backup_process_validated,)

@@ -162,6 +162,8 @@ def print_summary(results: Results) -> None:
     warning = unassessed_warning(s)
     if warning:
         err.print(warning, markup=False)
+    for waiver in (w for w in results.waivers if w.note):
+        err.print(f"waiver {waiver.rule} on {waiver.subject}: {waiver.note}", markup=False)
     if _State.quiet:
         out.print(f"{head}; {counts}", markup=False)
         return

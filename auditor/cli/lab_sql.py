@@ -28,6 +28,9 @@ def up(
     directory: DirOpt = Path("auditor-lab"),
     estates: Annotated[list[str] | None, typer.Option(
         "--estate", help="Demo estate to load (repeatable; default: all three).")] = None,
+    express: Annotated[list[str] | None, typer.Option(
+        "--express", help="Serve this SQL instance (e.g. 'SQLMON01\\LYNCMON') as SQL Server "
+        "Express: its edition says so and its SQL Agent tables are empty (repeatable).")] = None,
 ) -> None:
     """Start the lab, load the demo estates, and write an inventory for each."""
     from auditor.cli import _guarded
@@ -35,7 +38,7 @@ def up(
     directory = directory.absolute()
 
     def run() -> tuple[list[tuple[str, Path, Path, int]], Path]:
-        return _up(directory, estates or [])
+        return _up(directory, estates or [], express or [])
 
     built, preflight = _guarded(run)
     table = Table("estate", "SQL instances", "inventory", box=None)
@@ -58,7 +61,8 @@ def printed_commands(directory: Path, built: list[tuple[str, Path, Path, int]],
             f"stop it with: {auditor_command()} lab sql down --dir {quoted(directory)}")
 
 
-def _up(directory: Path, wanted: list[str]) -> tuple[list[tuple[str, Path, Path, int]], Path]:
+def _up(directory: Path, wanted: list[str],
+        express: list[str]) -> tuple[list[tuple[str, Path, Path, int]], Path]:
     from auditor.errors import InputError
     from auditor.lab.cluster import LabCluster
     from auditor.lab.demo import (
@@ -74,14 +78,15 @@ def _up(directory: Path, wanted: list[str]) -> tuple[list[tuple[str, Path, Path,
     if unknown:
         raise InputError("--estate", f"unknown demo estate {unknown[0]!r} (choose from "
                          f"{', '.join(DEMO_ESTATES)})")
+    editions = _express_editions(wanted or list(DEMO_ESTATES), express)
     if (directory / STATE_FILE).exists():
         raise InputError(directory / STATE_FILE, "a lab is already up here; run "
                          f"`{auditor_command()} lab sql down --dir {quoted(directory)}` first")
     cluster = LabCluster.start()
     try:
         present = dt.datetime.now(dt.UTC)  # a live audit is judged at its own time
-        built = [build_estate(cluster, demo_root() / name, directory, present=present)
-                 for name in (wanted or list(DEMO_ESTATES))]
+        built = [build_estate(cluster, demo_root() / name, directory, present=present,
+                              editions=editions) for name in (wanted or list(DEMO_ESTATES))]
         preflight, password = build_preflight(cluster, built[0], directory)
         write_env(directory / ENV_FILE, built, {NO_GRANTS_ENV: password})
         (directory / STATE_FILE).write_text(cluster.state.to_json(), encoding="utf-8")
@@ -89,6 +94,22 @@ def _up(directory: Path, wanted: list[str]) -> tuple[list[tuple[str, Path, Path,
         cluster.stop()
         raise
     return [(e.name, e.inventory, e.replay, len(e.instances)) for e in built], preflight
+
+
+def _express_editions(estates: list[str], express: list[str]) -> dict[str, str]:
+    """--express names as instances of the estates being loaded, each served as Express."""
+    from auditor.errors import InputError
+    from auditor.inventory import load_inventory
+    from auditor.lab.demo import demo_root
+    from auditor.lab.edition import EXPRESS
+
+    known = {i.server_name.lower(): i.server_name for name in estates
+             for i in load_inventory(demo_root() / name / "inventory.yaml").inventory.sql_instances}
+    unknown = [n for n in express if n.lower() not in known]
+    if unknown:
+        raise InputError("--express", f"no SQL instance '{unknown[0]}' in the estates being "
+                         f"loaded (they have {', '.join(sorted(known.values()))})")
+    return {known[n.lower()]: EXPRESS for n in express}
 
 
 @app.command("down")

@@ -28,6 +28,7 @@ from auditor.canonical import write_atomic
 from auditor.evidence import EvidenceBundle, Source, read_bundle, write_bundle
 from auditor.inventory import load_inventory
 from auditor.lab.cluster import LabCluster, LabError
+from auditor.lab.edition import with_edition
 from auditor.lab.instance import LabLogin, create_instance
 from auditor.lab.loader import InstanceData, lab_probes, sql_observations
 from auditor.lab.timeshift import (
@@ -81,9 +82,11 @@ class LabEstate:
 
 
 def build_estate(cluster: LabCluster, source: Path, out_dir: Path, name: str | None = None,
-                 *, ssl: bool = True, present: dt.datetime | None = None) -> LabEstate:
+                 *, ssl: bool = True, present: dt.datetime | None = None,
+                 editions: Mapping[str, str] | None = None) -> LabEstate:
     """Load one demo estate into the lab and write its inventory and replay bundle; with
-    `present`, everything recorded is moved so that the recording was made then."""
+    `present`, everything recorded is moved so that the recording was made then; `editions`
+    (server name -> edition) serves instances as another edition (lab/edition.py)."""
     name = name or source.name
     loaded = load_inventory(source / "inventory.yaml")
     original, _ = read_bundle(source / "evidence.json")
@@ -92,8 +95,10 @@ def build_estate(cluster: LabCluster, source: Path, out_dir: Path, name: str | N
     runnable = lab_probes()
     refs: list[LabInstanceRef] = []
     for inst in loaded.inventory.sql_instances:
-        data = InstanceData(inst.server_name,
-                            sql_observations(recorded.observations, inst.server_name))
+        served = sql_observations(recorded.observations, inst.server_name)
+        if editions and inst.server_name in editions:
+            served = with_edition(served, editions[inst.server_name])
+        data = InstanceData(inst.server_name, served)
         bad = data.unreproducible(runnable)
         if bad:
             raise LabError(f"{name}: {inst.server_name}: the lab cannot reproduce the recorded "

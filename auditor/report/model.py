@@ -161,6 +161,7 @@ class WaiverView:
     approver: str
     expires: str
     state: Badge
+    note: str | None = None  # why it covered nothing (auditor.engine.waivers.waiver_note)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         attention=needs_attention(results, summaries), practices=practices,
         errors=error_groups(results, evidence),
         waivers=tuple(WaiverView(w.rule, w.subject, w.reason, w.approver, w.expires,
-                                 waiver_state(w, findings)) for w in results.waivers),
+                                 waiver_state(w, findings), w.note) for w in results.waivers),
         sites=tuple(GroupRow(site_name(inventory, k), score_view(v))
                     for k, v in sorted(results.by_site.items())),
         pools=tuple(GroupRow(k, score_view(v)) for k, v in sorted(results.by_pool.items())),
