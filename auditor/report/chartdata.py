@@ -29,10 +29,10 @@ _STATUS_CSS = {Status.PASS: "pass", Status.FAIL: "fail", Status.WARN: "warn",
 
 
 def build_charts(results: Results, pack: RulePack, inventory: Inventory, facts: Facts | None,
-                 history: Sequence[tuple[dt.date, float]]) -> ChartsView:
-    """Every chart of the report."""
+                 history: Sequence[tuple[dt.date, float]], letter: str | None = None) -> ChartsView:
+    """Every chart of the report; `letter` is the grade shown (capped by the opinion)."""
     overall = results.overall
-    letter = grade(overall.score)
+    letter = letter or grade(overall.score)
     gauge = charts.gauge("chart-gauge", overall.score, letter, (
         ("Score with waivers", percent(overall.score)),
         ("Score without waivers", percent(overall.score_without_waivers)),
@@ -43,15 +43,14 @@ def build_charts(results: Results, pack: RulePack, inventory: Inventory, facts: 
                       trend=_trend(results, history) if history else None)
 
 
-def _band(value: float | None) -> str:
-    if value is None:
-        return "na"
-    return "pass" if value >= 90 else "warn" if value >= 60 else "fail"
+_BAR_CSS = {**_STATUS_CSS, Status.ERROR: "error", Status.NOT_APPLICABLE: "na"}
 
 
 def _practice_bars(results: Results) -> Chart:
     """The bars; their numbers are the table "By practice" printed right under the chart."""
-    bars = [Bar(p.id, p.score.score, _band(p.score.score), percent(p.score.score))
+    # the colour says the practice's status, not its score: a practice with a failure is never
+    # drawn green however high it scores
+    bars = [Bar(p.id, p.score.score, _BAR_CSS[p.status], percent(p.score.score))
             for p in sorted(results.by_practice, key=lambda p: int(p.id.lstrip("P") or 0))]
     return charts.practice_bars("chart-practices", bars, None,
                                 "The numbers are in the table By practice below.")

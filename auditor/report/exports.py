@@ -185,7 +185,8 @@ def _attention(view: ReportView) -> list[str]:
 
 def _findings(results: Results) -> list[str]:
     bad = sorted((f for f in results.findings if f.status in (Status.ERROR, Status.FAIL)),
-                 key=lambda f: (STATUS_ORDER.index(f.status), f.rule_id, f.subject.id))
+                 key=lambda f: (-f.severity.weight, STATUS_ORDER.index(f.status), f.rule_id,
+                                f.subject.id))
     if not bad:
         return []
     lines = [f"## Failed and unassessed findings ({len(bad)})", ""]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from auditor.report.appendix import EvidenceAppendix
     from auditor.report.charts import ChartsView
+    from auditor.report.opinion import OpinionView
     from auditor.report.scope import ScopeView
 
 
@@ -117,6 +118,7 @@ class PracticeView:
     status: Badge
     score: ScoreView
     rules: tuple[RuleView, ...]
+    issues: tuple[Count, ...] = ()  # fails, errors, warns side by side; empty: none
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class AttentionRow:
     severity: Badge
     status: Badge
     affected: int
+    issues: tuple[Count, ...] = ()  # its fails, errors and warns side by side
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,7 @@ class ReportView:
     overall: ScoreView
     grade: str
     grade_css: str
+    opinion: OpinionView
     headline: str
     attention: tuple[AttentionRow, ...]
     practices: tuple[PracticeView, ...]

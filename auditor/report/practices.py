@@ -7,7 +7,13 @@ from collections.abc import Callable, Sequence
 from auditor.engine.rules import Practice, Rule, RulePack
 from auditor.engine.score import score
 from auditor.findings import Finding, Status, worst
-from auditor.report.badges import SEVERITY_BADGES, STATUS_BADGES, score_view, status_order
+from auditor.report.badges import (
+    SEVERITY_BADGES,
+    STATUS_BADGES,
+    issue_counts,
+    score_view,
+    status_order,
+)
 from auditor.report.evidenceindex import EvidenceIndex
 from auditor.report.model import FindingView, Link, PracticeView, ResponseView, RuleView
 from auditor.report.text import anchor, readable
@@ -47,7 +53,7 @@ def _rule_view(summary: RuleSummary, rule: Rule | None, findings: Sequence[Findi
     note = ""
     if n_a:
         noun = "subject is" if n_a == 1 else "subjects are"
-        note = f"{n_a} {noun} not applicable (listed in Appendix A)"
+        note = f"{n_a} {noun} not applicable (listed in Appendix B)"
     return RuleView(
         id=summary.id, anchor=anchor("rule", summary.id), heading=f"{summary.id} {summary.title}",
         title=summary.title, severity=SEVERITY_BADGES[summary.severity],
@@ -103,5 +109,6 @@ def practice_views(results: Results, pack: RulePack, summaries: Sequence[RuleSum
             source_text=practice.source_text if practice else "",
             assessment=practice.assessment.value if practice else "",
             status=STATUS_BADGES[worst([f.status for f in own])],
-            score=score_view(summary.score if summary else score(own)), rules=rules))
+            score=score_view(summary.score if summary else score(own)), rules=rules,
+            issues=issue_counts([f.status for f in own])))
     return tuple(out)
