@@ -18,7 +18,7 @@ from auditor.findings import Finding, Status, SubjectType
 from auditor.inventory import Inventory
 from auditor.report import charts
 from auditor.report.charts import AgeBar, Bar, Chart, ChartsView, ChartTable
-from auditor.report.text import grade, percent, readable
+from auditor.report.text import duration, grade, percent, readable
 from auditor.results import Results
 
 MAX_AGE_BARS = 40
@@ -113,8 +113,8 @@ def _ages(results: Results, pack: RulePack, inventory: Inventory) -> Chart | Non
         ratio = float("inf") if age is None else age / limit
         finished = readable(f.observed.get("last_full_finished")) or "never"
         items.append((ratio, AgeBar(label, age, limit, _STATUS_CSS[f.status]),
-                      (label, str(finished), "never" if age is None else f"{age:g}",
-                       f"{limit:g}", f.status.value.upper())))
+                      (label, str(finished), "never" if age is None else duration(age),
+                       duration(limit), f.status.value.upper())))
     if not items:
         return None
     items.sort(key=lambda t: (-t[0], t[1].label))
@@ -123,7 +123,7 @@ def _ages(results: Results, pack: RulePack, inventory: Inventory) -> Chart | Non
             "every database is in the findings of " + rule.id + ".") \
         if len(items) > len(shown) else ""
     table = ChartTable(f"Age of the last full backup ({rule.id})",
-                       ("Database", "Last full finished", "Age (h)", "Limit (h)", "Status"),
+                       ("Database", "Last full finished", "Age", "Limit", "Status"),
                        tuple(t[2] for t in shown), (False, False, True, True, False), note)
     return charts.backup_ages("chart-ages", [t[1] for t in shown], table, len(items), rule.id)
 

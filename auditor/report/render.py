@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import auditor
 from auditor.report.appendix import AppendixMode, EvidenceDetail
 from auditor.report.model import FindingView, PracticeView, ReportView, RuleView
-from auditor.report.text import visible, visible_html
+from auditor.report.text import FOLD_CHARS, visible, visible_html
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -32,7 +32,11 @@ XREF = "xref:"
 ROWS_PER_BLOCK = 120  # rows of a long table per block, when a PDF is rendered in parts
 OBSERVATIONS_PER_BLOCK = 25
 FRONT = ("cover", "toc", "summary", "scores", "backups", "scope")
-_JOIN = re.compile(r"([:/\\-])(?=\S)")
+_JOIN = re.compile(r"([:/\\-])(?=[^\s<])")
+_TOKEN = re.compile(r"\S+")
+# a run of path separators after a name: where a long path may wrap (not inside a leading \\)
+_SEPARATORS = re.compile(r"(?<=[^\s/\\])([/\\]+)(?=[^\s/\\])")
+LONG_TOKEN = 40  # a token longer than this may wrap at its path separators
 
 
 def templates_dir() -> Path:
@@ -171,9 +175,18 @@ class RenderContext:
 
     def keep(self, text: str) -> str:
         """For print: a word joiner after ':', '/' and '-' inside a token, so that a path such
-        as D:\\Temp\\x.bak or a subject id breaks only where it has spaces (or, when longer
-        than the line, anywhere). The joiner is invisible and is not in the PDF's text."""
-        return text if self.screen else _JOIN.sub("\\1\u2060", text)
+        as D:\\Temp\\x.bak or a subject id breaks only where it has spaces; a token longer
+        than LONG_TOKEN (a UNC path, a long file name) may also wrap after its separators,
+        never inside the leading \\\\ of a UNC path. The joiner and the break (<wbr>) are
+        invisible and are not in the PDF's text."""
+        if self.screen:
+            return text
+        return Markup("").join(_kept(part) for part in re.split(r"(\S+)", text))
+
+    @property
+    def fold(self) -> int:
+        """Characters above which the screen folds a value (shown whole once opened)."""
+        return FOLD_CHARS
 
     def page_of(self, anchor: str) -> int | None:
         """A page number known in advance, for a contents line pointing into another part."""
@@ -194,6 +207,14 @@ class RenderContext:
         digest = base64.b64encode(hashlib.sha256(str(_shipped(SCRIPT)).encode()).digest())
         return (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                 f"script-src 'sha256-{digest.decode()}'; base-uri 'none'; form-action 'none'")
+
+
+def _kept(part: str) -> Markup:
+    """One token (or run of spaces) for print: joiners, and breaks at separators if long."""
+    text = str(escape(part))  # escaped text holds no '<': only our <wbr> does
+    if len(part) > LONG_TOKEN and _TOKEN.fullmatch(part):
+        text = _SEPARATORS.sub("\\1<wbr>", text)
+    return Markup(_JOIN.sub("\\1\u2060", text))  # noqa: S704 - escaped above
 
 
 def render_document(view: ReportView, blocks: Sequence[Block], ctx: RenderContext) -> str:
