@@ -73,6 +73,8 @@ class FindingView:
     evidence: tuple[EvidenceRef, ...]
     waiver_note: str
     response: ResponseView | None = None
+    fix: str = ""  # the concrete step from the remediation catalogue, for a fail or warn
+    plan: str = ""  # `auditor remediate plan --rule R --subject S`, when an action exists
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class RuleView:
     findings: tuple[FindingView, ...]
     not_applicable: int
     not_applicable_note: str
+    plan_command: str = ""  # the whole `auditor remediate plan` command, when an action exists
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from auditor.report.opinion import opinion_view
 from auditor.report.partial import partial_note, selected_pack
 from auditor.report.practices import practice_summaries, practice_views
 from auditor.report.provenance import build_provenance, embedded_bundle
+from auditor.report.remedy import Remedies
 from auditor.report.responses import ManagementResponse, ResponseIndex
 from auditor.report.scope import build_scope
 from auditor.report.sections import (
@@ -67,7 +68,8 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         return parts.response_view(found, results.now) if found else None
 
     summaries = practice_summaries(results, pack)
-    practices = practice_views(results, pack, summaries, evidence, respond)
+    practices = practice_views(results, pack, summaries, evidence, respond,
+                               Remedies(inventory))
     overall = score_view(results.overall)
     opinion = opinion_view(opinion_of(results), grade(results.overall.score))
     letter = opinion.grade
