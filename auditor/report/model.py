@@ -150,11 +150,15 @@ class ErrorRow:
 
 @dataclass(frozen=True)
 class NotApplicableRow:
-    """A not_applicable finding, for the appendix."""
+    """The not_applicable findings of one reason on one instance (or estate-wide), counted;
+    `items` lists each (rule, subject) for the HTML, folded."""
 
-    rule_id: str
-    subject_id: str
     reason: str
+    where: str
+    count: int
+    rules: str
+    subjects: str
+    items: tuple[str, ...]
 
 
 @dataclass(frozen=True)

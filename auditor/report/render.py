@@ -9,8 +9,10 @@ turns back into a link once the parts are joined.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +31,8 @@ TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
 SCRIPT = "report.js"
 XREF = "xref:"
-ROWS_PER_BLOCK = 120  # rows of a long table per block, when a PDF is rendered in parts
+ROWS_PER_BLOCK = 120  # rows of a long table per block, in print
+PART_ROWS = int(os.environ.get("AUDITOR_PART_ROWS", "160"))  # rows per page-started run
 OBSERVATIONS_PER_BLOCK = 25
 FRONT = ("cover", "toc", "summary", "scores", "backups", "scope")
 _JOIN = re.compile(r"([:/\\-])(?=[^\s<])")
@@ -85,6 +88,7 @@ class Block:
     details: tuple[EvidenceDetail, ...] = ()
     items: tuple[Any, ...] = ()  # a slice of the rows of a long section table
     chapter: str = ""
+    page_start: bool = False  # in print: starts a page (the start of a part, print_blocks)
 
     @property
     def weight(self) -> int:
@@ -137,6 +141,53 @@ def plan(view: ReportView, *, rows: int | None = None) -> list[Block]:
     blocks += _sliced("not-applicable", view.not_applicable,
                       "Appendix B: Not applicable findings", rows)
     return blocks
+
+
+def body_rows(blocks: Sequence[Block]) -> int:
+    """The table rows of the blocks after the front matter."""
+    return sum(b.weight for b in blocks if b.kind not in FRONT)
+
+
+def _cut_here(block: Block) -> bool:
+    """Blocks that may start a part: each part starts a page, so only where a page may break."""
+    return block.kind not in ("cover", "toc") and (
+        block.kind != "rule" or not block.first)
+
+
+def split(blocks: Sequence[Block], rows: int = PART_ROWS) -> tuple[list[Block], list[list[Block]]]:
+    """(front blocks, body parts): a part closes once it holds `rows` rows, at the next block
+    that may start a page (a section, a practice, a continued rule table, evidence rows)."""
+    front = [b for b in blocks if b.kind in FRONT]
+    parts: list[list[Block]] = []
+    current: list[Block] = []
+    weight = 0
+    for block in (b for b in blocks if b.kind not in FRONT):
+        if current and weight >= rows and _cut_here(block) \
+                and current[-1].kind != "practices":
+            parts.append(current)
+            current, weight = [], 0
+        current.append(block)
+        weight += block.weight
+    if current:
+        parts.append(current)
+    return front, parts
+
+
+def print_parts(view: ReportView) -> tuple[list[Block], list[list[Block]]]:
+    """The one print layout: long tables in slices, the body in parts that each start a page.
+    A PDF laid out in parts renders each part on its own; one laid out in one pass (any PDF/A,
+    a smaller PDF) starts a page at the same blocks (print_blocks), so both give the same pages."""
+    front, parts = split(plan(view, rows=ROWS_PER_BLOCK))
+    # the body's first block ("Findings by practice") starts a page anyway, and must stay the
+    # sibling of the first practice, which follows it on its page
+    return front, [[dataclasses.replace(p[0], page_start=p[0].kind != "practices"), *p[1:]]
+                   for p in parts]
+
+
+def print_blocks(view: ReportView) -> list[Block]:
+    """Every block of the printed report, in order, the first of each part starting a page."""
+    front, parts = print_parts(view)
+    return [*front, *(b for part in parts for b in part)]
 
 
 def anchors(block: Block, view: ReportView) -> set[str]:
@@ -236,9 +287,11 @@ def render_html(view: ReportView) -> str:
 
 
 def render_print_html(view: ReportView) -> str:
-    """The report as the PDF lays it out in one pass: no script, no filter bar, and tokens
-    kept whole where they have no spaces (RenderContext.keep)."""
-    return render_document(view, plan(view), RenderContext(screen=False))
+    """The report as the PDF lays it out in one pass: no script, no filter bar, tokens kept
+    whole where they have no spaces (RenderContext.keep), and a page started wherever a PDF
+    laid out in parts starts a part (print_blocks), so every PDF of an audit has the same
+    pages."""
+    return render_document(view, print_blocks(view), RenderContext(screen=False))
 
 
 def render_appendix_html(view: ReportView, *, screen: bool = True) -> str:

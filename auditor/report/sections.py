@@ -9,7 +9,14 @@ from auditor.findings import Finding, Status
 from auditor.inventory import Inventory
 from auditor.report.badges import SEVERITY_BADGES, STATUS_BADGES, issue_counts, reading_order
 from auditor.report.evidenceindex import EvidenceIndex
-from auditor.report.model import AttentionRow, Badge, ErrorRow, PracticeView, TocEntry
+from auditor.report.model import (
+    AttentionRow,
+    Badge,
+    ErrorRow,
+    NotApplicableRow,
+    PracticeView,
+    TocEntry,
+)
 from auditor.report.text import anchor
 from auditor.results import Results, RuleSummary, WaiverStatus
 
@@ -75,3 +82,23 @@ def table_of_contents(practices: Sequence[PracticeView], backups: bool) -> tuple
         if name == "practices":
             entries.extend(TocEntry(2, p.heading, p.anchor) for p in practices)
     return tuple(entries)
+
+
+def _names(findings: Sequence[Finding]) -> str:
+    names = sorted({f.subject.name for f in findings}, key=str.lower)
+    return ", ".join(names)
+
+
+def not_applicable_groups(findings: Sequence[Finding]) -> tuple[NotApplicableRow, ...]:
+    """The not_applicable findings grouped by reason and instance, the largest groups first:
+    hundreds of system databases take a few rows, each with its list for the HTML."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.status is Status.NOT_APPLICABLE:
+            groups.setdefault((f.message, f.subject.instance or ""), []).append(f)
+    rows = [NotApplicableRow(
+        reason, where or "estate", len(own), ", ".join(sorted({f.rule_id for f in own})),
+        _names(own), tuple(f"{f.rule_id} {f.subject.id}"
+                           for f in sorted(own, key=lambda f: (f.rule_id, f.subject.id))))
+        for (reason, where), own in groups.items()]
+    return tuple(sorted(rows, key=lambda r: (-r.count, r.where.lower(), r.reason)))

@@ -20,7 +20,7 @@ from auditor.report.appendix import DEFAULT_MAX_ROWS, AppendixMode, appendix
 from auditor.report.badges import SEVERITY_BADGES, STATUS_BADGES, score_view
 from auditor.report.chartdata import build_charts
 from auditor.report.evidenceindex import EvidenceIndex
-from auditor.report.model import GroupRow, NotApplicableRow, ReportView, ResponseView, WaiverView
+from auditor.report.model import GroupRow, ReportView, ResponseView, WaiverView
 from auditor.report.opinion import opinion_view
 from auditor.report.partial import partial_note, selected_pack
 from auditor.report.practices import practice_summaries, practice_views
@@ -32,6 +32,7 @@ from auditor.report.sections import (
     SECTIONS,
     error_groups,
     needs_attention,
+    not_applicable_groups,
     site_name,
     table_of_contents,
     waiver_state,
@@ -101,9 +102,7 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         pools=tuple(GroupRow(k, score_view(v)) for k, v in sorted(results.by_pool.items())),
         has_evidence=bundle is not None, evidence=evidence.rows(),
         collection_problems=tuple(r for r in evidence.rows() if r.status.css != "pass"),
-        not_applicable=tuple(NotApplicableRow(f.rule_id, f.subject.id, f.message)
-                             for f in sorted(findings, key=lambda f: (f.rule_id, f.subject.id))
-                             if f.status is Status.NOT_APPLICABLE),
+        not_applicable=not_applicable_groups(findings),
         toc=table_of_contents(practices, bool(charts.ages or charts.heatmap)),
         summary=parts.narrative(overall, ", ".join(filter(None, (letter, opinion.grade_note))),
                                 len(risks), counts.get("error", 0), counts.get("waived", 0)),

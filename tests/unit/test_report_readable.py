@@ -74,3 +74,22 @@ def test_demo_reports_show_no_raw_dates_and_cut_no_value(estate: str) -> None:
         assert "67742" not in html  # the neglected estate's 7.7-year-old backup, in hours
     if estate == "neglected":
         assert "7.7 years" in render_html(view)
+
+
+def test_report_of_saved_results_lays_out_as_the_fresh_audit() -> None:
+    """`auditor report` renders from results.json, `auditor demo` from the fresh evaluation: the
+    same print HTML (so the same pages), whatever order the observed fields came in."""
+    from auditor.evidence import read_bundle
+    from auditor.report import build_view
+    from auditor.results import Results, results_bytes
+    from tests.unit.test_report_golden import DEMO, toolkit
+
+    fresh = demo_view("drifted")
+    kit = toolkit()
+    loaded = kit.load_inventory(DEMO / "drifted" / "inventory.yaml")
+    bundle, digest = read_bundle(DEMO / "drifted" / "evidence.json")
+    results = kit.evaluate(bundle, digest, loaded, kit.load_waivers(loaded, None))
+    saved = Results.model_validate_json(results_bytes(results))
+    again = build_view(saved, kit.pack, loaded.inventory, bundle, results.now,
+                       evidence_bytes=(DEMO / "drifted" / "evidence.json").read_bytes())
+    assert render_print_html(again) == render_print_html(fresh)
