@@ -23,7 +23,7 @@ def _demo(estate: str, out: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "auditor", "demo", "--estate", estate,
                            "--out", str(out)], capture_output=True, text=True, env=env,
-                          timeout=300, check=False, cwd=ROOT)
+                          timeout=1200, check=False, cwd=ROOT)
 
 
 def _pdf_text(path: Path) -> str:

@@ -367,7 +367,7 @@ def test_a_report_with_nothing_applicable(audit: Audit) -> None:
     assert view.charts.ages is None
     assert view.charts.heatmap is None
     assert view.charts.trend is None
-    assert "No finding needs a response." in html
+    assert "No finding needs a management response" in html
 
 
 def test_every_attribute_is_double_quoted() -> None:
