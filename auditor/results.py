@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from auditor import __version__
 from auditor.canonical import pretty_bytes, write_atomic
+from auditor.engine.opinion import Opinion, audit_opinion
 from auditor.engine.rules import RulePack
 from auditor.engine.score import Score, rollup, score
 from auditor.engine.selection import FULL_SCOPE, AuditScope
@@ -87,6 +88,9 @@ class Results(BaseModel):
     bundle_sha256: str
     inventory_sha256: str
     overall: Score
+    opinion: Opinion | None = Field(None, description="the audit opinion (docs/report.md "
+                                    "\"Audit opinion\"); absent in files written before it "
+                                    "existed, then computed from the findings")
     by_practice: list[PracticeSummary]
     by_site: dict[str, Score]
     by_pool: dict[str, Score]
@@ -118,14 +122,23 @@ def build_results(*, findings: Sequence[Finding], pack: RulePack, waivers: Seque
                 rules=own_rules, score=score(own)))
     kept = [w for w in waivers if any(r.id == w.rule for r in selected)
             and scope.selects_subject(w.subject)]
+    overall = score(findings)
     return Results(
         scope=scope, tool_version=__version__, rulepack_version=pack.version, estate=estate,
         estate_id=estate_id,
         now=now.astimezone(dt.UTC), collected_at=collected_at.astimezone(dt.UTC),
-        bundle_sha256=bundle_sha256, inventory_sha256=inventory_sha256, overall=score(findings),
+        bundle_sha256=bundle_sha256, inventory_sha256=inventory_sha256, overall=overall,
+        opinion=audit_opinion(findings, complete=scope.complete, coverage=overall.coverage),
         by_practice=practices, by_site=rollup(findings, lambda f: f.subject.site),
         by_pool=rollup(findings, lambda f: f.subject.pool), rules=rules, findings=list(findings),
         waivers=_waiver_statuses(findings, kept, now))
+
+
+def opinion_of(results: Results) -> Opinion:
+    """The stored opinion, or (for a file written before opinions existed) the one its
+    findings give."""
+    return results.opinion or audit_opinion(results.findings, complete=results.scope.complete,
+                                            coverage=results.overall.coverage)
 
 
 def _waiver_statuses(findings: Sequence[Finding], waivers: Sequence[Waiver],
@@ -172,8 +185,9 @@ def read_results(path: Path) -> Results:
 
 def _inconsistencies(path: Path, results: Results) -> list[InputError]:
     findings = results.findings
+    overall = score(findings)
     checks: list[tuple[str, object, object]] = [
-        ("overall", results.overall, score(findings)),
+        ("overall", results.overall, overall),
         ("by_site", results.by_site, rollup(findings, lambda f: f.subject.site)),
         ("by_pool", results.by_pool, rollup(findings, lambda f: f.subject.pool)),
     ]
@@ -185,6 +199,9 @@ def _inconsistencies(path: Path, results: Results) -> list[InputError]:
         own = [f for f in findings if f.rule_id == rule.id]
         checks += [(f"rules[{i}].subjects", rule.subjects, len(own)),
                    (f"rules[{i}].status", rule.status, worst([f.status for f in own]))]
+    if results.opinion is not None:
+        checks.append(("opinion", results.opinion, audit_opinion(
+            findings, complete=results.scope.complete, coverage=overall.coverage)))
     problems = []
     rules = {r.id: (r.practice, r.severity) for r in results.rules}
     for i, finding in enumerate(findings):

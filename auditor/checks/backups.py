@@ -35,9 +35,13 @@ def hours(delta: dt.timedelta) -> float:
 
 
 def describe_age(delta: dt.timedelta) -> str:
-    """'25 h 59 min' style, for messages; never negative (a future time is reported by
-    future_gate before any age is described)."""
+    """'25 h 59 min', '3 d 4 h' or '7.7 years': the largest sensible unit, for messages; never
+    negative (a future time is reported by future_gate before any age is described)."""
     minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes >= 365 * 24 * 60:
+        return f"{minutes / (365.25 * 24 * 60):.1f} years"
+    if minutes >= 48 * 60:
+        return f"{minutes // (24 * 60)} d {minutes // 60 % 24} h"
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 

@@ -322,7 +322,8 @@ def demo_cmd(
         results = toolkit.evaluate(bundle, digest, loaded, toolkit.load_waivers(loaded, None))
         _write_audit(toolkit, results, loaded,
                      (bundle, (source / "evidence.json").read_bytes()), folder,
-                     {OutputFormat.HTML, OutputFormat.PDF, OutputFormat.JSON}, results.now)
+                     {OutputFormat.HTML, OutputFormat.PDF, OutputFormat.JSON},
+                     dt.datetime.now(dt.UTC))  # the render time; the evidence keeps its own
         return results
     results, paths = _in_folder(out_dir, "demo", run)
     _print_written(paths)

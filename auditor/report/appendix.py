@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from auditor.canonical import JsonValue
-from auditor.evidence import Observation, ObservationStatus
+from auditor.evidence import Observation, ObservationStatus, Source
+from auditor.facts.sql import server_offset
 from auditor.report.model import Badge
-from auditor.report.text import when
+from auditor.report.text import time_text, when
 
 DEFAULT_MAX_ROWS = 10
 MAX_TABLE_COLUMNS = 6
-MAX_CELL_CHARS = 160
+CLOCK_PROBE = "server_time"
 
 
 class AppendixMode(StrEnum):
@@ -56,21 +58,35 @@ class EvidenceAppendix:
     intro: str
 
 
-def cell(value: JsonValue) -> str:
-    """A value of an evidence row as short text; NULL for a database null."""
+def cell(value: JsonValue, offset: dt.timedelta | None = None) -> str:
+    """A value of an evidence row as text, whole; NULL for a database null; a time as ISO 8601
+    with its zone (a server-local time with the server's, `offset`, when known)."""
     if value is None:
-        text = "NULL"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str):
-        text = value
-    elif isinstance(value, int | float):
-        text = str(value)
-    else:
-        text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    if len(text) > MAX_CELL_CHARS:
-        return f"{text[:MAX_CELL_CHARS]}… ({len(text) - MAX_CELL_CHARS} more characters)"
-    return text
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return time_text(value, offset) or value
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def server_offsets(observations: Sequence[Observation]) -> dict[str, dt.timedelta]:
+    """Each SQL target's UTC offset, from its server_time observation (as the facts derive it),
+    so the local times of its rows are shown with their zone."""
+    offsets = {}
+    for obs in observations:
+        if obs.source is not Source.SQL or obs.probe != CLOCK_PROBE or len(obs.data) != 1:
+            continue
+        row = obs.data[0]
+        local, utc = row.get("local_now"), row.get("utc_now")
+        try:
+            offsets[obs.target] = server_offset(dt.datetime.fromisoformat(str(local)),
+                                                dt.datetime.fromisoformat(str(utc)))
+        except ValueError:
+            continue
+    return offsets
 
 
 def _columns(rows: Sequence[dict[str, JsonValue]]) -> list[str]:
@@ -81,16 +97,19 @@ def _columns(rows: Sequence[dict[str, JsonValue]]) -> list[str]:
     return list(seen)
 
 
-def detail(obs: Observation, anchor: str, max_rows: int) -> EvidenceDetail:
+def detail(obs: Observation, anchor: str, max_rows: int,
+           offsets: Mapping[str, dt.timedelta] | None = None) -> EvidenceDetail:
     """An observation with its first `max_rows` rows and a note saying what was left out."""
+    offset = (offsets or {}).get(obs.target)
     ok = obs.status is ObservationStatus.OK
     shown = obs.data[:max_rows]
     columns = _columns(shown)
     if len(columns) <= MAX_TABLE_COLUMNS:
-        cells = tuple(tuple(cell(row.get(c)) for c in columns) for row in shown)
+        cells = tuple(tuple(cell(row.get(c), offset) for c in columns) for row in shown)
         heads = tuple(columns)
     else:
-        cells = tuple(("; ".join(f"{k}={cell(v)}" for k, v in row.items()),) for row in shown)
+        cells = tuple(("; ".join(f"{k}={cell(row[k], offset)}" for k in sorted(row)),)
+                      for row in shown)
         heads = ()
     total = len(obs.data)
     note = ""
@@ -115,7 +134,8 @@ def appendix(observations: Sequence[tuple[Observation, str]], mode: AppendixMode
         intro = ("The rows of each observation are left out of this report (--appendix "
                  "summary); they are in the evidence bundle, evidence.json.")
         return EvidenceAppendix(mode.value, max_rows, (), intro)
-    details = tuple(detail(obs, name, max_rows) for obs, name in observations)
+    offsets = server_offsets([obs for obs, _ in observations])
+    details = tuple(detail(obs, name, max_rows, offsets) for obs, name in observations)
     if mode is AppendixMode.SPLIT:
         intro = ("The rows of each observation are in a separate file, evidence-appendix "
                  "(.html or .pdf), written beside this report.")

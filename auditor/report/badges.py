@@ -21,6 +21,21 @@ def status_order(status: Status) -> int:
     return STATUS_ORDER.index(status)
 
 
+def reading_order(severity: Severity, status: Status) -> tuple[int, int]:
+    """Severity first, then status: a critical fail comes before a medium error."""
+    return -severity.weight, STATUS_ORDER.index(status)
+
+
+ISSUES = (Status.FAIL, Status.ERROR, Status.WARN)
+
+
+def issue_counts(statuses: list[Status]) -> tuple[Count, ...]:
+    """The fails, errors and warns of a practice side by side ("17 FAIL, 2 ERROR"), so the worst
+    status alone never hides the rest."""
+    return tuple(Count(STATUS_BADGES[s], n) for s in ISSUES
+                 if (n := sum(1 for x in statuses if x is s)))
+
+
 def score_view(value: Score) -> ScoreView:
     """A Score as report text, counts worst-first."""
     counts = tuple(Count(STATUS_BADGES[s], value.counts.get(s.value, 0)) for s in STATUS_ORDER)

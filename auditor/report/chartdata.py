@@ -18,7 +18,7 @@ from auditor.findings import Finding, Status, SubjectType
 from auditor.inventory import Inventory
 from auditor.report import charts
 from auditor.report.charts import AgeBar, Bar, Chart, ChartsView, ChartTable
-from auditor.report.text import grade, percent, readable
+from auditor.report.text import duration, grade, percent, readable
 from auditor.results import Results
 
 MAX_AGE_BARS = 40
@@ -29,10 +29,10 @@ _STATUS_CSS = {Status.PASS: "pass", Status.FAIL: "fail", Status.WARN: "warn",
 
 
 def build_charts(results: Results, pack: RulePack, inventory: Inventory, facts: Facts | None,
-                 history: Sequence[tuple[dt.date, float]]) -> ChartsView:
-    """Every chart of the report."""
+                 history: Sequence[tuple[dt.date, float]], letter: str | None = None) -> ChartsView:
+    """Every chart of the report; `letter` is the grade shown (capped by the opinion)."""
     overall = results.overall
-    letter = grade(overall.score)
+    letter = letter or grade(overall.score)
     gauge = charts.gauge("chart-gauge", overall.score, letter, (
         ("Score with waivers", percent(overall.score)),
         ("Score without waivers", percent(overall.score_without_waivers)),
@@ -43,15 +43,14 @@ def build_charts(results: Results, pack: RulePack, inventory: Inventory, facts: 
                       trend=_trend(results, history) if history else None)
 
 
-def _band(value: float | None) -> str:
-    if value is None:
-        return "na"
-    return "pass" if value >= 90 else "warn" if value >= 60 else "fail"
+_BAR_CSS = {**_STATUS_CSS, Status.ERROR: "error", Status.NOT_APPLICABLE: "na"}
 
 
 def _practice_bars(results: Results) -> Chart:
     """The bars; their numbers are the table "By practice" printed right under the chart."""
-    bars = [Bar(p.id, p.score.score, _band(p.score.score), percent(p.score.score))
+    # the colour says the practice's status, not its score: a practice with a failure is never
+    # drawn green however high it scores
+    bars = [Bar(p.id, p.score.score, _BAR_CSS[p.status], percent(p.score.score))
             for p in sorted(results.by_practice, key=lambda p: int(p.id.lstrip("P") or 0))]
     return charts.practice_bars("chart-practices", bars, None,
                                 "The numbers are in the table By practice below.")
@@ -114,8 +113,8 @@ def _ages(results: Results, pack: RulePack, inventory: Inventory) -> Chart | Non
         ratio = float("inf") if age is None else age / limit
         finished = readable(f.observed.get("last_full_finished")) or "never"
         items.append((ratio, AgeBar(label, age, limit, _STATUS_CSS[f.status]),
-                      (label, str(finished), "never" if age is None else f"{age:g}",
-                       f"{limit:g}", f.status.value.upper())))
+                      (label, str(finished), "never" if age is None else duration(age),
+                       duration(limit), f.status.value.upper())))
     if not items:
         return None
     items.sort(key=lambda t: (-t[0], t[1].label))
@@ -124,7 +123,7 @@ def _ages(results: Results, pack: RulePack, inventory: Inventory) -> Chart | Non
             "every database is in the findings of " + rule.id + ".") \
         if len(items) > len(shown) else ""
     table = ChartTable(f"Age of the last full backup ({rule.id})",
-                       ("Database", "Last full finished", "Age (h)", "Limit (h)", "Status"),
+                       ("Database", "Last full finished", "Age", "Limit", "Status"),
                        tuple(t[2] for t in shown), (False, False, True, True, False), note)
     return charts.backup_ages("chart-ages", [t[1] for t in shown], table, len(items), rule.id)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from auditor.report.text import duration
+
 FONT = "DejaVu Sans, Segoe UI, Arial, sans-serif"
 INK = "#1a1a1a"
 MUTED = "#555"
@@ -203,15 +205,16 @@ def backup_ages(anchor: str, bars: Sequence[AgeBar], table: ChartTable, total: i
     alt = (f"Hours since the last full backup finished for {shown} ({rule}); {over} are over "
            "their limit or were never backed up. Each bar has a tick at its database's limit.")
     limits = [b.limit_hours for b in bars] or [24.0]
-    scale_max = max(max(limits) * 2.0, 1.0)
+    step = nice_step(max(max(limits) * 2.0, 1.0) / 4)
+    scale_max = step * 4
     left, width, row = 150.0, 230.0, 12.0
     height = 14 + row * max(len(bars), 1) + 16
     body = [_rect(left, 12, width, row * max(len(bars), 1), "#f4f6fa")]
     for k in range(5):
-        hours = scale_max * k / 4
         x = left + width * k / 4
         body.append(_line(x, 12, x, 12 + row * len(bars), GRID))
-        body.append(_text(x, height - 5, f"{hours:g} h", size=6.5, anchor="middle", fill=MUTED))
+        body.append(_text(x, height - 5, tick_label(step * k, step), size=6.5, anchor="middle",
+                          fill=MUTED))
     for i, bar in enumerate(bars):
         y = 12 + row * i
         body.append(_text(left - 4, y + row * 0.7, _clip(bar.label, 34), size=6.8,
@@ -223,7 +226,7 @@ def backup_ages(anchor: str, bars: Sequence[AgeBar], table: ChartTable, total: i
             clipped = bar.age_hours > scale_max
             w = width * min(max(bar.age_hours, 0.0), scale_max) / scale_max
             body.append(_rect(left, y + 2, w, row - 4, STATUS_FILL.get(bar.css, NAVY)))
-            label = f"{bar.age_hours:g} h" + (" →" if clipped else "")
+            label = duration(bar.age_hours) + (" →" if clipped else "")
             body.append(_text(min(left + w + 3, left + width - 1), y + row * 0.7, label,
                               size=6.3, anchor="end" if clipped else "start",
                               fill="#fff" if clipped else INK))
@@ -233,6 +236,27 @@ def backup_ages(anchor: str, bars: Sequence[AgeBar], table: ChartTable, total: i
                       size=6.5, fill=MUTED))
     return Chart(anchor, title, alt, _svg(anchor, title, alt, left + width + 12, height, body),
                  table, wide=True)
+
+
+# Round steps for an axis in hours: hours, then days, weeks, months (30 d) and years.
+_STEPS = (1, 2, 3, 4, 6, 12, 24, 48, 72, 96, 120, 168, 336, 720, 1440, 2160, 8760)
+
+
+def nice_step(raw: float) -> float:
+    """The smallest round step (in hours) at least `raw`: 13 h -> 24 h, 100 h -> 120 h."""
+    found = next((s for s in _STEPS if s >= raw), None)
+    if found is not None:
+        return float(found)
+    return 8760.0 * math.ceil(raw / 8760.0)
+
+
+def tick_label(hours: float, step: float) -> str:
+    """'12 h', '3 d', '2 y': a tick of the age axis, in one unit along the axis (the step's)."""
+    if step < 24:
+        return f"{hours:g} h"
+    if step < 8760:
+        return f"{hours / 24:g} d"
+    return f"{hours / 8760:g} y"
 
 
 def _clip(text: str, size: int) -> str:

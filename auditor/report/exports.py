@@ -25,7 +25,12 @@ CSV_COLUMNS = (
 MAX_MD_FINDINGS = 50
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+# Only what Markdown (CommonMark with GitHub's tables and strikethrough) reads as markup inside a
+# line: emphasis, code, links, raw HTML, table cells, strikethrough, and an entity; "85.3%" and
+# "BR-001" stay as they are.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~]|&(?=#|\w+;))")
+# what starts a heading, quote, list or ordered list when it opens a line
+_MD_LINE_START = re.compile(r"^(\d+)([.)])(?=\s|$)|^([#>+\-=])")
 
 
 def _responses(view: ReportView) -> dict[tuple[str, str], ResponseView]:
@@ -144,19 +149,25 @@ def junit_bytes(results: Results) -> bytes:
 
 
 def md(text: str) -> str:
-    """Text safe inside Markdown, on one line: every markup character escaped, hostile
-    characters made visible."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(visible(text).split()))
+    """Text safe inside Markdown, on one line: what Markdown would read as markup escaped (and a
+    line-opening marker, so the text may start a line), hostile characters made visible."""
+    inline = _MD_SPECIAL.sub(r"\\\1", " ".join(visible(text).split()))
+    return _MD_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", inline)
 
 
 def markdown_bytes(results: Results, view: ReportView) -> bytes:
     """A short Markdown summary to paste into a ticket."""
     o = view.overall
     lines = [f"# {md(view.title)}", "", *([md(view.partial), ""] if view.partial else []),
-             f"**Score {md(o.score)} (grade {md(view.grade)})** · without waivers "
+             f"**Audit opinion: {md(view.opinion.label)}.** {md(view.opinion.reason)}", "",
+             f"**Score {md(o.score)} (grade {md(view.grade)}"
+             f"{md(', ' + view.opinion.grade_note) if view.opinion.grade_note else ''})** · "
+             "without waivers "
              f"{md(o.score_without_waivers)} · coverage {md(o.coverage)} · evaluated "
              f"{md(view.provenance.evaluated_at)}", "",
-             f"Evidence bundle SHA\\-256 `{view.provenance.bundle_sha256}` · tool "
+             f"Evidence collected {md(view.provenance.collection)} · report rendered "
+             f"{md(view.provenance.generated_at)}", "",
+             f"Evidence bundle SHA-256 `{view.provenance.bundle_sha256}` · tool "
              f"{md(view.provenance.tool_version)} · rule pack "
              f"{md(view.provenance.results_rulepack_version)}", "",
              "| " + " | ".join(c.badge.word for c in o.counts) + " |",
@@ -185,7 +196,8 @@ def _attention(view: ReportView) -> list[str]:
 
 def _findings(results: Results) -> list[str]:
     bad = sorted((f for f in results.findings if f.status in (Status.ERROR, Status.FAIL)),
-                 key=lambda f: (STATUS_ORDER.index(f.status), f.rule_id, f.subject.id))
+                 key=lambda f: (-f.severity.weight, STATUS_ORDER.index(f.status), f.rule_id,
+                                f.subject.id))
     if not bad:
         return []
     lines = [f"## Failed and unassessed findings ({len(bad)})", ""]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from auditor.report.appendix import EvidenceAppendix
     from auditor.report.charts import ChartsView
+    from auditor.report.opinion import OpinionView
     from auditor.report.scope import ScopeView
 
 
@@ -72,6 +73,8 @@ class FindingView:
     evidence: tuple[EvidenceRef, ...]
     waiver_note: str
     response: ResponseView | None = None
+    fix: str = ""  # the concrete step from the remediation catalogue, for a fail or warn
+    plan: str = ""  # `auditor remediate plan --rule R --subject S`, when an action exists
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class RuleView:
     findings: tuple[FindingView, ...]
     not_applicable: int
     not_applicable_note: str
+    plan_command: str = ""  # the whole `auditor remediate plan` command, when an action exists
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class PracticeView:
     status: Badge
     score: ScoreView
     rules: tuple[RuleView, ...]
+    issues: tuple[Count, ...] = ()  # fails, errors, warns side by side; empty: none
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,7 @@ class AttentionRow:
     severity: Badge
     status: Badge
     affected: int
+    issues: tuple[Count, ...] = ()  # its fails, errors and warns side by side
 
 
 @dataclass(frozen=True)
@@ -144,11 +150,15 @@ class ErrorRow:
 
 @dataclass(frozen=True)
 class NotApplicableRow:
-    """A not_applicable finding, for the appendix."""
+    """The not_applicable findings of one reason on one instance (or estate-wide), counted;
+    `items` lists each (rule, subject) for the HTML, folded."""
 
-    rule_id: str
-    subject_id: str
     reason: str
+    where: str
+    count: int
+    rules: str
+    subjects: str
+    items: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -287,6 +297,7 @@ class ReportView:
     overall: ScoreView
     grade: str
     grade_css: str
+    opinion: OpinionView
     headline: str
     attention: tuple[AttentionRow, ...]
     practices: tuple[PracticeView, ...]

@@ -24,20 +24,21 @@ from markupsafe import Markup
 
 from auditor.report.model import EmbeddedEvidence, ReportView
 from auditor.report.render import (
-    FRONT,
-    ROWS_PER_BLOCK,
+    PART_ROWS,
     Block,
     RenderContext,
     anchors,
+    body_rows,
     plan,
+    print_parts,
     render_document,
     render_print_html,
+    split,
 )
 
 logger = logging.getLogger(__name__)
 
 ARCHIVAL_VARIANT = "pdf/a-3b"
-PART_ROWS = int(os.environ.get("AUDITOR_PART_ROWS", "160"))  # rows per part (worker memory)
 PARTS_OVER = 1200  # body rows above which a PDF is rendered in parts (one pass: ~350 MB)
 PLACEHOLDER_PAGE = 999
 BODY_PART_CSS = Markup(
@@ -91,36 +92,6 @@ def render_pdf(html: str, *, archival: bool = False, evidence: EmbeddedEvidence 
     return pdf
 
 
-def body_rows(blocks: Sequence[Block]) -> int:
-    """The table rows of the blocks after the front matter."""
-    return sum(b.weight for b in blocks if b.kind not in FRONT)
-
-
-def _cut_here(block: Block) -> bool:
-    """Blocks that may start a part: each part starts a page, so only where a page may break."""
-    return block.kind not in ("cover", "toc") and (
-        block.kind != "rule" or not block.first)
-
-
-def split(blocks: Sequence[Block], rows: int = PART_ROWS) -> tuple[list[Block], list[list[Block]]]:
-    """(front blocks, body parts): a part closes once it holds `rows` rows, at the next block
-    that may start a page (a section, a practice, a continued rule table, evidence rows)."""
-    front = [b for b in blocks if b.kind in FRONT]
-    parts: list[list[Block]] = []
-    current: list[Block] = []
-    weight = 0
-    for block in (b for b in blocks if b.kind not in FRONT):
-        if current and weight >= rows and _cut_here(block) \
-                and current[-1].kind != "practices":
-            parts.append(current)
-            current, weight = [], 0
-        current.append(block)
-        weight += block.weight
-    if current:
-        parts.append(current)
-    return front, parts
-
-
 def _part_html(view: ReportView, blocks: Sequence[Block], pages: dict[str, int],
                front: bool) -> str:
     local = frozenset(a for b in blocks for a in anchors(b, view))
@@ -136,7 +107,7 @@ def render_pdf_in_parts(view: ReportView, *, rows: int = PART_ROWS,
     from auditor.report import pdfjoin
     from auditor.report.pdfpool import PdfPool
 
-    front, parts = split(plan(view, rows=ROWS_PER_BLOCK), rows)
+    front, parts = print_parts(view) if rows == PART_ROWS else _parts_of(view, rows)
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     guess = {a: PLACEHOLDER_PAGE for part in parts for b in part for a in anchors(b, view)}
     with PdfPool(workers) as pool:
@@ -155,6 +126,13 @@ def render_pdf_in_parts(view: ReportView, *, rows: int = PART_ROWS,
         total = front_part.pages + sum(p.pages for p in laid)
         stamp = pool.submit(stamp_html(total)).result()
     return pdfjoin.join(front_part, laid, stamp, outline=list(_outline(view)))
+
+
+def _parts_of(view: ReportView, rows: int) -> tuple[list[Block], list[list[Block]]]:
+    """Parts of another size (tests of the joining); a one-pass PDF does not match these."""
+    from auditor.report.render import ROWS_PER_BLOCK
+
+    return split(plan(view, rows=ROWS_PER_BLOCK), rows)
 
 
 def stamp_html(pages: int) -> str:

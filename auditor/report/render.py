@@ -9,8 +9,10 @@ turns back into a link once the parts are joined.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,21 +20,26 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import auditor
 from auditor.report.appendix import AppendixMode, EvidenceDetail
 from auditor.report.model import FindingView, PracticeView, ReportView, RuleView
-from auditor.report.text import visible, visible_html
+from auditor.report.text import FOLD_CHARS, visible, visible_html
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
 SCRIPT = "report.js"
 XREF = "xref:"
-ROWS_PER_BLOCK = 120  # rows of a long table per block, when a PDF is rendered in parts
+ROWS_PER_BLOCK = 120  # rows of a long table per block, in print
+PART_ROWS = int(os.environ.get("AUDITOR_PART_ROWS", "160"))  # rows per page-started run
 OBSERVATIONS_PER_BLOCK = 25
 FRONT = ("cover", "toc", "summary", "scores", "backups", "scope")
-_JOIN = re.compile(r"([:/\\-])(?=\S)")
+_JOIN = re.compile(r"([:/\\-])(?=[^\s<])")
+_TOKEN = re.compile(r"\S+")
+# a run of path separators after a name: where a long path may wrap (not inside a leading \\)
+_SEPARATORS = re.compile(r"(?<=[^\s/\\])([/\\]+)(?=[^\s/\\])")
+LONG_TOKEN = 40  # a token longer than this may wrap at its path separators
 
 
 def templates_dir() -> Path:
@@ -81,6 +88,7 @@ class Block:
     details: tuple[EvidenceDetail, ...] = ()
     items: tuple[Any, ...] = ()  # a slice of the rows of a long section table
     chapter: str = ""
+    page_start: bool = False  # in print: starts a page (the start of a part, print_blocks)
 
     @property
     def weight(self) -> int:
@@ -135,6 +143,53 @@ def plan(view: ReportView, *, rows: int | None = None) -> list[Block]:
     return blocks
 
 
+def body_rows(blocks: Sequence[Block]) -> int:
+    """The table rows of the blocks after the front matter."""
+    return sum(b.weight for b in blocks if b.kind not in FRONT)
+
+
+def _cut_here(block: Block) -> bool:
+    """Blocks that may start a part: each part starts a page, so only where a page may break."""
+    return block.kind not in ("cover", "toc") and (
+        block.kind != "rule" or not block.first)
+
+
+def split(blocks: Sequence[Block], rows: int = PART_ROWS) -> tuple[list[Block], list[list[Block]]]:
+    """(front blocks, body parts): a part closes once it holds `rows` rows, at the next block
+    that may start a page (a section, a practice, a continued rule table, evidence rows)."""
+    front = [b for b in blocks if b.kind in FRONT]
+    parts: list[list[Block]] = []
+    current: list[Block] = []
+    weight = 0
+    for block in (b for b in blocks if b.kind not in FRONT):
+        if current and weight >= rows and _cut_here(block) \
+                and current[-1].kind != "practices":
+            parts.append(current)
+            current, weight = [], 0
+        current.append(block)
+        weight += block.weight
+    if current:
+        parts.append(current)
+    return front, parts
+
+
+def print_parts(view: ReportView) -> tuple[list[Block], list[list[Block]]]:
+    """The one print layout: long tables in slices, the body in parts that each start a page.
+    A PDF laid out in parts renders each part on its own; one laid out in one pass (any PDF/A,
+    a smaller PDF) starts a page at the same blocks (print_blocks), so both give the same pages."""
+    front, parts = split(plan(view, rows=ROWS_PER_BLOCK))
+    # the body's first block ("Findings by practice") starts a page anyway, and must stay the
+    # sibling of the first practice, which follows it on its page
+    return front, [[dataclasses.replace(p[0], page_start=p[0].kind != "practices"), *p[1:]]
+                   for p in parts]
+
+
+def print_blocks(view: ReportView) -> list[Block]:
+    """Every block of the printed report, in order, the first of each part starting a page."""
+    front, parts = print_parts(view)
+    return [*front, *(b for part in parts for b in part)]
+
+
 def anchors(block: Block, view: ReportView) -> set[str]:
     """The link targets a block defines."""
     fixed = {"summary": {"summary"}, "scores": {"scores", "groups"}, "backups": {"backups"},
@@ -171,9 +226,18 @@ class RenderContext:
 
     def keep(self, text: str) -> str:
         """For print: a word joiner after ':', '/' and '-' inside a token, so that a path such
-        as D:\\Temp\\x.bak or a subject id breaks only where it has spaces (or, when longer
-        than the line, anywhere). The joiner is invisible and is not in the PDF's text."""
-        return text if self.screen else _JOIN.sub("\\1\u2060", text)
+        as D:\\Temp\\x.bak or a subject id breaks only where it has spaces; a token longer
+        than LONG_TOKEN (a UNC path, a long file name) may also wrap after its separators,
+        never inside the leading \\\\ of a UNC path. The joiner and the break (<wbr>) are
+        invisible and are not in the PDF's text."""
+        if self.screen:
+            return text
+        return Markup("").join(_kept(part) for part in re.split(r"(\S+)", text))
+
+    @property
+    def fold(self) -> int:
+        """Characters above which the screen folds a value (shown whole once opened)."""
+        return FOLD_CHARS
 
     def page_of(self, anchor: str) -> int | None:
         """A page number known in advance, for a contents line pointing into another part."""
@@ -196,6 +260,14 @@ class RenderContext:
                 f"script-src 'sha256-{digest.decode()}'; base-uri 'none'; form-action 'none'")
 
 
+def _kept(part: str) -> Markup:
+    """One token (or run of spaces) for print: joiners, and breaks at separators if long."""
+    text = str(escape(part))  # escaped text holds no '<': only our <wbr> does
+    if len(part) > LONG_TOKEN and _TOKEN.fullmatch(part):
+        text = _SEPARATORS.sub("\\1<wbr>", text)
+    return Markup(_JOIN.sub("\\1\u2060", text))  # noqa: S704 - escaped above
+
+
 def render_document(view: ReportView, blocks: Sequence[Block], ctx: RenderContext) -> str:
     """One HTML document of the given blocks.
 
@@ -215,9 +287,11 @@ def render_html(view: ReportView) -> str:
 
 
 def render_print_html(view: ReportView) -> str:
-    """The report as the PDF lays it out in one pass: no script, no filter bar, and tokens
-    kept whole where they have no spaces (RenderContext.keep)."""
-    return render_document(view, plan(view), RenderContext(screen=False))
+    """The report as the PDF lays it out in one pass: no script, no filter bar, tokens kept
+    whole where they have no spaces (RenderContext.keep), and a page started wherever a PDF
+    laid out in parts starts a part (print_blocks), so every PDF of an audit has the same
+    pages."""
+    return render_document(view, print_blocks(view), RenderContext(screen=False))
 
 
 def render_appendix_html(view: ReportView, *, screen: bool = True) -> str:

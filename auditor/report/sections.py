@@ -7,9 +7,16 @@ from collections.abc import Sequence
 
 from auditor.findings import Finding, Status
 from auditor.inventory import Inventory
-from auditor.report.badges import SEVERITY_BADGES, STATUS_BADGES, status_order
+from auditor.report.badges import SEVERITY_BADGES, STATUS_BADGES, issue_counts, reading_order
 from auditor.report.evidenceindex import EvidenceIndex
-from auditor.report.model import AttentionRow, Badge, ErrorRow, PracticeView, TocEntry
+from auditor.report.model import (
+    AttentionRow,
+    Badge,
+    ErrorRow,
+    NotApplicableRow,
+    PracticeView,
+    TocEntry,
+)
 from auditor.report.text import anchor
 from auditor.results import Results, RuleSummary, WaiverStatus
 
@@ -27,21 +34,21 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 
 
 def needs_attention(results: Results, summaries: Sequence[RuleSummary]) -> tuple[AttentionRow, ...]:
-    """Rules with an error, fail or warn: worst status first, then the heaviest severity."""
+    """Rules with an error, fail or warn: the heaviest severity first, then the worst status."""
     rows = [r for r in summaries if r.status in ATTENTION]
-    rows.sort(key=lambda r: (status_order(r.status), -r.severity.weight, r.id))
-    affected: dict[str, int] = {}
+    rows.sort(key=lambda r: (reading_order(r.severity, r.status), r.id))
+    bad: dict[str, list[Status]] = {}
     for f in results.findings:
         if f.status in ATTENTION:
-            affected[f.rule_id] = affected.get(f.rule_id, 0) + 1
+            bad.setdefault(f.rule_id, []).append(f.status)
     return tuple(AttentionRow(
         r.id, anchor("rule", r.id), r.title, SEVERITY_BADGES[r.severity], STATUS_BADGES[r.status],
-        affected.get(r.id, 0)) for r in rows)
+        len(bad.get(r.id, [])), issue_counts(bad.get(r.id, []))) for r in rows)
 
 
 def error_groups(results: Results, evidence: EvidenceIndex) -> tuple[ErrorRow, ...]:
     errors = sorted((f for f in results.findings if f.status is Status.ERROR),
-                    key=lambda f: (f.rule_id, f.subject.id))
+                    key=lambda f: (-f.severity.weight, f.rule_id, f.subject.id))
     return tuple(ErrorRow(f.rule_id, anchor("rule", f.rule_id), f.subject.id, f.message,
                           evidence.refs(f.evidence_ids)) for f in errors)
 
@@ -75,3 +82,23 @@ def table_of_contents(practices: Sequence[PracticeView], backups: bool) -> tuple
         if name == "practices":
             entries.extend(TocEntry(2, p.heading, p.anchor) for p in practices)
     return tuple(entries)
+
+
+def _names(findings: Sequence[Finding]) -> str:
+    names = sorted({f.subject.name for f in findings}, key=str.lower)
+    return ", ".join(names)
+
+
+def not_applicable_groups(findings: Sequence[Finding]) -> tuple[NotApplicableRow, ...]:
+    """The not_applicable findings grouped by reason and instance, the largest groups first:
+    hundreds of system databases take a few rows, each with its list for the HTML."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.status is Status.NOT_APPLICABLE:
+            groups.setdefault((f.message, f.subject.instance or ""), []).append(f)
+    rows = [NotApplicableRow(
+        reason, where or "estate", len(own), ", ".join(sorted({f.rule_id for f in own})),
+        _names(own), tuple(f"{f.rule_id} {f.subject.id}"
+                           for f in sorted(own, key=lambda f: (f.rule_id, f.subject.id))))
+        for (reason, where), own in groups.items()]
+    return tuple(sorted(rows, key=lambda r: (-r.count, r.where.lower(), r.reason)))

@@ -70,7 +70,9 @@ def top_risks(summaries: Sequence[RuleSummary], findings: Sequence[Finding],
             continue
         weight = rule.severity.weight * sum(0.5 if f.status is Status.WARN else 1.0 for f in bad)
         ranked.append((weight, rule, own, bad))
-    ranked.sort(key=lambda t: (-t[0], STATUS_ORDER.index(t[1].status), t[1].id))
+    # severity first: one critical failure outranks any number of medium errors
+    ranked.sort(key=lambda t: (-t[1].severity.weight, STATUS_ORDER.index(t[1].status), -t[0],
+                               t[1].id))
     risks = []
     for _, rule, own, bad in ranked[:limit]:
         risks.append(Risk(rule.id, anchor("rule", rule.id), severities(rule), badges(rule.status),
@@ -156,8 +158,8 @@ def response_rows(findings: Sequence[Finding],
     """Every finding that needs a response (error, fail, warn, waived), with it or without."""
     wanted = (*ATTENTION, Status.WAIVED)
     rows = []
-    for f in sorted(findings, key=lambda f: (STATUS_ORDER.index(f.status), f.rule_id,
-                                             f.subject.id)):
+    for f in sorted(findings, key=lambda f: (-f.severity.weight, STATUS_ORDER.index(f.status),
+                                             f.rule_id, f.subject.id)):
         if f.status in wanted:
             found = find(f)
             rows.append(ResponseRow(f.rule_id, anchor("rule", f.rule_id), f.subject.id,

@@ -20,22 +20,25 @@ from auditor.report.appendix import DEFAULT_MAX_ROWS, AppendixMode, appendix
 from auditor.report.badges import SEVERITY_BADGES, STATUS_BADGES, score_view
 from auditor.report.chartdata import build_charts
 from auditor.report.evidenceindex import EvidenceIndex
-from auditor.report.model import GroupRow, NotApplicableRow, ReportView, ResponseView, WaiverView
+from auditor.report.model import GroupRow, ReportView, ResponseView, WaiverView
+from auditor.report.opinion import opinion_view
 from auditor.report.partial import partial_note, selected_pack
 from auditor.report.practices import practice_summaries, practice_views
 from auditor.report.provenance import build_provenance, embedded_bundle
+from auditor.report.remedy import Remedies
 from auditor.report.responses import ManagementResponse, ResponseIndex
 from auditor.report.scope import build_scope
 from auditor.report.sections import (
     SECTIONS,
     error_groups,
     needs_attention,
+    not_applicable_groups,
     site_name,
     table_of_contents,
     waiver_state,
 )
 from auditor.report.text import grade, when
-from auditor.results import Results
+from auditor.results import Results, opinion_of
 
 __all__ = ["SECTIONS", "build_view"]
 
@@ -66,26 +69,30 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         return parts.response_view(found, results.now) if found else None
 
     summaries = practice_summaries(results, pack)
-    practices = practice_views(results, pack, summaries, evidence, respond)
+    practices = practice_views(results, pack, summaries, evidence, respond,
+                               Remedies(inventory))
     overall = score_view(results.overall)
-    letter = grade(results.overall.score)
+    opinion = opinion_view(opinion_of(results), grade(results.overall.score))
+    letter = opinion.grade
     estate = results.estate
     findings = results.findings
     embedded, evidence_note = embedded_bundle(results, bundle, evidence_bytes)
     risks = parts.top_risks(summaries, findings, STATUS_BADGES.__getitem__,
                             lambda r: SEVERITY_BADGES[r.severity])
     counts = results.overall.counts
-    charts = build_charts(results, pack, inventory, facts, history)
+    charts = build_charts(results, pack, inventory, facts, history, letter)
     partial = partial_note(results, len(pack.rules))
     return ReportView(
         title=f"Backup and DR audit: {estate}", estate=estate,
         description=(f"Lync Server 2013 backup and disaster-recovery audit of {estate}: score "
-                     f"{overall.score}, grade {letter}, coverage {overall.coverage}, "
+                     f"{overall.score}, grade {letter}, opinion {opinion.label}, coverage "
+                     f"{overall.coverage}, "
                      f"{len(findings)} findings"),
         keywords="Lync Server 2013, backup, disaster recovery, audit, SQL Server",
         provenance=build_provenance(results, pack, generated_at, bundle, facts), overall=overall,
-        grade=letter, grade_css="na" if letter == "n/a" else letter.lower(),
-        headline=f"Score {overall.score}, grade {letter}" + (" (partial audit)" if partial else ""),
+        grade=letter, grade_css=opinion.grade_css, opinion=opinion,
+        headline=(f"{opinion.label}: score {overall.score}, grade {letter}"
+                  + (" (partial audit)" if partial else "")),
         attention=needs_attention(results, summaries), practices=practices,
         errors=error_groups(results, evidence),
         waivers=tuple(WaiverView(w.rule, w.subject, w.reason, w.approver, w.expires,
@@ -95,12 +102,10 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         pools=tuple(GroupRow(k, score_view(v)) for k, v in sorted(results.by_pool.items())),
         has_evidence=bundle is not None, evidence=evidence.rows(),
         collection_problems=tuple(r for r in evidence.rows() if r.status.css != "pass"),
-        not_applicable=tuple(NotApplicableRow(f.rule_id, f.subject.id, f.message)
-                             for f in sorted(findings, key=lambda f: (f.rule_id, f.subject.id))
-                             if f.status is Status.NOT_APPLICABLE),
+        not_applicable=not_applicable_groups(findings),
         toc=table_of_contents(practices, bool(charts.ages or charts.heatmap)),
-        summary=parts.narrative(overall, letter, len(risks), counts.get("error", 0),
-                                counts.get("waived", 0)),
+        summary=parts.narrative(overall, ", ".join(filter(None, (letter, opinion.grade_note))),
+                                len(risks), counts.get("error", 0), counts.get("waived", 0)),
         risks=risks, charts=charts,
         scope=build_scope(inventory, pack, bundle, findings, facts, results.now,
                           results.inventory_sha256),

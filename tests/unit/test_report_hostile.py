@@ -124,8 +124,8 @@ def test_csv_cells_are_visible_and_never_formulas(hostile: Hostile) -> None:
 def test_markdown_and_junit_show_hostile_characters_escaped(hostile: Hostile) -> None:
     md = markdown_bytes(hostile.results, hostile.view).decode("utf-8")
     assert HOSTILE_RE.findall(md) == []
-    assert "Contoso \\<U\\+202E\\>Lync" in md
-    assert "gpj\\.exe" in md  # the unreachable instance's message, among the failures
+    assert "Contoso \\<U+202E\\>Lync" in md
+    assert "gpj.exe" in md  # the unreachable instance's message, among the failures
     xml = junit_bytes(hostile.results).decode("utf-8")
     assert HOSTILE_RE.findall(xml) == []
     root = ET.fromstring(xml)  # noqa: S314 - our own output

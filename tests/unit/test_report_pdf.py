@@ -13,8 +13,8 @@ from pypdf import PdfReader
 
 from auditor.report import build_view
 from auditor.report.model import ReportView
-from auditor.report.pdf import body_rows, render_pdf_in_parts, report_pdf, split
-from auditor.report.render import plan, render_html
+from auditor.report.pdf import render_pdf_in_parts, report_pdf
+from auditor.report.render import body_rows, plan, render_html, split
 from tests.casekit import rule_pack
 from tests.unit.test_report import GENERATED, Audit
 

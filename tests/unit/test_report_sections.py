@@ -117,8 +117,8 @@ def test_charts_have_text_alternatives_and_tables(audit: Audit) -> None:
     assert ages is not None
     assert ages.table is not None
     rows = {r[0]: r for r in ages.table.rows}
-    assert rows["SQL01\\RTC/lis"][2:] == ("49", "26", "FAIL")
-    assert rows["SQL01\\RTC/xds"][2:] == ("2", "26", "PASS")
+    assert rows["SQL01\\RTC/lis"][2:] == ("2 d 1 h", "26 h", "FAIL")
+    assert rows["SQL01\\RTC/xds"][2:] == ("2 h", "26 h", "PASS")
     heat = charts.heatmap
     assert heat is not None
     assert heat.table is not None
