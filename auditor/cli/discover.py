@@ -34,11 +34,13 @@ def discover_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="The inventory to "
                                       "write.")],
     credential: CredOpt = "prompt",
-    username: Annotated[str | None, typer.Option(metavar="USER", help="The WinRM login (DOMAIN\\name).")] = None,
+    username: Annotated[str | None, typer.Option(
+        metavar="USER", help="The WinRM login (DOMAIN\\name).")] = None,
     transport: Annotated[str, typer.Option(metavar="NAME", help="https or http.")] = "https",
-    port: Annotated[int | None, typer.Option(metavar="N", help="WinRM port (5986 https, 5985 http).")] = None,
-    auth: Annotated[str, typer.Option(metavar="NAME", help="negotiate, kerberos, ntlm, credssp or "
-                                      "basic.")] = "negotiate",
+    port: Annotated[int | None, typer.Option(
+        metavar="N", help="WinRM port (5986 https, 5985 http).")] = None,
+    auth: Annotated[str, typer.Option(
+        metavar="NAME", help="negotiate, kerberos, ntlm, credssp or basic.")] = "negotiate",
     ca_bundle: Annotated[Path | None, typer.Option(metavar="FILE", help="CA file for the "
                                                    "WinRM certificate.")] = None,
     sql: Annotated[bool, typer.Option("--sql", help="Confirm each instance's name and "
