@@ -20,6 +20,7 @@ class Item:
     data: Entry
     notes: list[str] = field(default_factory=list)
     todo: dict[str, str] = field(default_factory=dict)  # commented-out field -> why
+    eol: dict[str, str] = field(default_factory=dict)  # field -> comment after its value
 
 
 @dataclass
@@ -70,8 +71,8 @@ def _pool(fqdn: str, site: str | None, backup: str | None) -> Item:
     if backup:
         data["backup_pool"] = backup
     data["business_critical"] = False
-    return Item(data, todo={"business_critical": "the topology does not say whether a pool is "
-                            "business-critical: set true for those that are"})
+    return Item(data, eol={"business_critical": "TODO not in the topology: true for a pool "
+                           "that is business-critical"})
 
 
 def _server(fqdn: str, role: str, pool: str | None, site: str | None) -> Item:

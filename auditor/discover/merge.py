@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -47,18 +48,20 @@ def merge(path: Path, found: Entries, today: dt.date) -> str:
     """The existing inventory's text with the discovered topology merged in."""
     yaml = round_trip()
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        doc = yaml.load(text)
     except (OSError, UnicodeDecodeError, YAMLError) as exc:
         raise InputError(path, f"cannot be merged: {type(exc).__name__}") from None
     if not isinstance(doc, CommentedMap):
         raise InputError(path, "cannot be merged: the inventory is not a mapping", line=1)
     stamp = today.isoformat()
+    marked = set(re.findall(rf"# {MARK} \d{{4}}-\d\d-\d\d: (\S+)", text))
     sections: dict[str, tuple[list[Item], Callable[[Any], str]]] = {
         "sites": (found.sites, lambda e: str(e.get("id", "")).lower()),
         "pools": (found.pools, _fqdn), "servers": (found.servers, _fqdn),
         "sql_instances": (found.sql_instances, instance_key)}
     for name, (items, key) in sections.items():
-        _merge_section(doc, name, items, key, stamp, found.checked_sql)
+        _merge_section(doc, name, items, key, stamp, found.checked_sql, marked)
     if "lync" not in doc:
         doc["lync"] = CommentedMap(found.lync)
     out = io.StringIO()
@@ -78,7 +81,7 @@ def instance_key(entry: Any) -> str:
 
 
 def _merge_section(doc: CommentedMap, name: str, items: list[Item], key: Callable[[Any], str],
-                   stamp: str, checked: bool) -> None:
+                   stamp: str, checked: bool, marked: set[str]) -> None:
     seq = doc.get(name)
     if not isinstance(seq, CommentedSeq):
         seq = CommentedSeq()
@@ -93,8 +96,9 @@ def _merge_section(doc: CommentedMap, name: str, items: list[Item], key: Callabl
             _update(entry, item.data, name, checked)
     wanted = {key(i.data) for i in items}
     for index, entry in enumerate(list(seq)):
-        if isinstance(entry, CommentedMap) and key(entry) not in wanted and _marked(name, entry):
-            _mark(seq, index, f"{MARK} {stamp}: {key(entry)}", key(entry))
+        gone = isinstance(entry, CommentedMap) and key(entry) not in wanted
+        if gone and key(entry) not in marked and _marked(name, entry):
+            _mark(seq, index, f"{MARK} {stamp}: {key(entry)}")  # the first date is kept
 
 
 def _update(entry: CommentedMap, data: dict[str, Any], section: str, checked: bool) -> None:
@@ -128,20 +132,15 @@ def _marked(section: str, entry: CommentedMap) -> bool:
     return True
 
 
-def _mark(seq: CommentedSeq, index: int, text: str, key: str) -> None:
-    if any(MARK in tok.value and tok.value.rstrip().endswith(f": {key}")
-           for tok in _tokens(seq)):
-        return  # marked by an earlier merge: keep the first date
-    _comment(seq, index, text)
-
-
-def _tokens(seq: CommentedSeq) -> list[Any]:
-    found: list[Any] = []
-    for slots in seq.ca.items.values():
-        for slot in slots:
-            found += [t for t in (slot if isinstance(slot, list) else [slot])
-                      if t is not None and hasattr(t, "value")]
-    return found
+def _mark(seq: CommentedSeq, index: int, text: str) -> None:
+    """The mark above the item; after its end-of-line comment when it has one (ruamel.yaml
+    drops a comment line above an item that has an end-of-line comment when it reads the
+    file again, so the mark would not survive the next merge)."""
+    eol = seq.ca.items.get(index, [None])[0]
+    if eol is not None and hasattr(eol, "value"):
+        eol.value = f"{eol.value.rstrip()}  # {text}\n"
+    else:
+        _comment(seq, index, text)
 
 
 def _comment(seq: CommentedSeq, index: int, text: str) -> None:

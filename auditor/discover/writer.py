@@ -67,7 +67,8 @@ def _item(item: Item, indent: str = "  ") -> list[str]:
     first = True
     for key, value in item.data.items():
         lead = f"{indent}- " if first else f"{indent}  "
-        lines.append(f"{lead}{key}: {flow(value)}")
+        eol = f"  # {item.eol[key]}" if key in item.eol else ""
+        lines.append(f"{lead}{key}: {flow(value)}{eol}")
         first = False
     lines += [f"{indent}  # {key}: TODO {why}" for key, why in item.todo.items()]
     return lines
@@ -83,7 +84,8 @@ def render(found: Entries, server: str, when: dt.datetime) -> str:
     """The inventory text."""
     sql = (" Each SQL instance's name and databases were confirmed over ODBC (--sql)."
            if found.checked_sql else "")
-    lines = [HEADER.format(server=server, when=when.strftime("%Y-%m-%d %H:%M UTC"), sql=sql)]
+    lines = [HEADER.format(server=server, when=when.strftime("%Y-%m-%d %H:%M UTC"),
+                           sql=sql).rstrip("\n")]
     lines += [f"# could not read {p}" for p in found.problems]
     lines += ["version: 1", "estate:",
               "  # TODO the estate's name and a stable id (the audit history is keyed on the id):",
