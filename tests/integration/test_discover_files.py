@@ -17,7 +17,7 @@ from auditor.cli import app
 from auditor.inventory import load_inventory
 from tests.integration.discoverkit import discover
 from tests.integration.labkit import closed_port
-from tests.integration.lync_fixtures import DEMO, running_lab
+from tests.integration.lync_fixtures import CANARY_PASSWORD, DEMO, running_lab
 
 pytestmark = pytest.mark.winrm
 
@@ -50,6 +50,7 @@ def test_written_inventory_validates_and_marks_what_it_cannot_know(tmp_path: Pat
                  "# audit_account: TODO", "# TODO a restore-test instance",
                  "check it with SELECT @@SERVERNAME"):
         assert todo in text, todo
+    assert CANARY_PASSWORD not in text
     assert inv.policy.backup_window is None
     assert inv.backup_destinations == []
 
@@ -136,6 +137,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         assert lines[0].startswith("error: "), result.output
         assert "Traceback" not in result.output
     assert "the login was refused" in wrong.output
+    assert CANARY_PASSWORD not in wrong.output + down.output
     assert str(broken) in unreadable.output
     assert "invalid YAML" in unreadable.output
     assert "cannot read the topology" in down.output
