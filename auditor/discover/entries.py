@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.discover.model import Instance, Topology
+from auditor.discover.model import UNKNOWN_ROLE, Instance, Topology
 from auditor.discover.sqlcheck import SqlAccess, entry
 from auditor.inventory import InstanceRole, LyncAccess
 
@@ -81,8 +81,10 @@ def _server(fqdn: str, role: str, pool: str | None, site: str | None) -> Item:
         data["pool"] = pool
     elif site:
         data["site"] = site
-    return Item(data, todo={"model": "the hardware model is not in the topology (DR-020 "
-                            "compares the records with it)"})
+    eol = {"role": "TODO its pool is not in Get-CsPool: what is it?"} if role == UNKNOWN_ROLE \
+        else {}
+    return Item(data, eol=eol, todo={"model": "the hardware model is not in the topology "
+                                     "(DR-020 compares the records with it)"})
 
 
 def _instance(inst: Instance, sql: SqlAccess | None) -> Item:

@@ -17,6 +17,7 @@ SERVER_ROLES = {"userserver": "front_end", "edgeserver": "edge", "director": "di
                 "mediationserver": "mediation", "persistentchatserver": "persistent_chat",
                 "videointeropserver": "video_interop", "trustedapplicationpool": "application"}
 """A pool's service role -> the inventory's server role (the first one a pool runs)."""
+UNKNOWN_ROLE = "unknown"
 PRIORITY = {InstanceRole.BACK_END: 0, InstanceRole.MONITORING: 1, InstanceRole.ARCHIVING: 2,
             InstanceRole.PERSISTENT_CHAT: 3, InstanceRole.MIRROR: 4}
 
@@ -181,13 +182,15 @@ def _servers(pools: list[Row], computers: list[Row]) -> list[Server]:
 
 
 def _server(fqdn: str, pool: Row | None) -> Server | None:
-    roles = _roles(pool) if pool is not None else []
+    if pool is None:  # a computer in a pool Get-CsPool did not list: kept, never dropped
+        return Server(fqdn, UNKNOWN_ROLE, None, None)
+    roles = _roles(pool)
     known = [SERVER_ROLES[r] for r in roles if r in SERVER_ROLES]
     if not known:
         return None  # a SQL store, a file store, a gateway: not a Lync server
-    site = after_colon(text(pool, "Site")) if pool is not None else None
+    site = after_colon(text(pool, "Site"))
     if known[0] == "front_end":
-        return Server(fqdn, "front_end", _fqdn(pool) if pool is not None else None, None)
+        return Server(fqdn, "front_end", _fqdn(pool), None)
     return Server(fqdn, known[0], None, site)
 
 

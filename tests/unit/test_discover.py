@@ -29,7 +29,8 @@ def _raw() -> RawTopology:
     return RawTopology(rows={
         "cs_sites": [{"Identity": "Site:BNE", "Description": "Brisbane"}],
         "cs_pools": [pool, edge, store],
-        "cs_computers": [{"Fqdn": f"sql1.{D}", "Pool": f"sql1.{D}"}],
+        "cs_computers": [{"Fqdn": f"sql1.{D}", "Pool": f"sql1.{D}"},
+                         {"Fqdn": f"odd1.{D}", "Pool": f"gone.{D}"}],
         "cs_UserDatabase": [user], "cs_MonitoringDatabase": [monitoring]},
         backup_pools={f"pool1.{D}": [{"PoolFqdn": f"pool1.{D}",
                                       "BackupPoolFqdn": f"POOL2.{D}"}]})
@@ -41,7 +42,8 @@ def test_rows_become_inventory_entries() -> None:
     assert [(p.fqdn, p.site, p.backup_pool) for p in top.pools] == [
         (f"pool1.{D}", "BNE", f"pool2.{D}")]
     assert [(s.fqdn, s.role, s.pool, s.site) for s in top.servers] == [
-        (f"edge1.{D}", "edge", None, "BNE"), (f"fe01.{D}", "front_end", f"pool1.{D}", None)]
+        (f"edge1.{D}", "edge", None, "BNE"), (f"fe01.{D}", "front_end", f"pool1.{D}", None),
+        (f"odd1.{D}", "unknown", None, None)]  # in a pool Get-CsPool did not list: kept
     by_name = {i.name: i for i in top.instances}
     principal = by_name["SQL1\\RTC"]  # the monitoring store on the same instance: still back_end
     assert (principal.role, principal.pool) == (InstanceRole.BACK_END, f"pool1.{D}")
