@@ -60,44 +60,45 @@ def discover_cmd(
     """Write an inventory from the Lync topology; TODO comments mark what it cannot know."""
     from auditor.cli import _guarded
     from auditor.cli.common import say
-    from auditor.collect.credentials import SecretUnavailableError, resolve
     from auditor.collect.lync_collector import CONNECT_ENV
-    from auditor.collect.lync_session import parse_connect_to
-    from auditor.discover.reading import DiscoveryError, Target
-    from auditor.discover.run import Request, run
+    from auditor.discover.reading import target_for
+    from auditor.discover.run import Request, check_out, run
     from auditor.discover.sqlcheck import DEFAULT_CONNECTION, SqlAccess
     from auditor.errors import InputError
 
     def go() -> str:
         if force and merge:
             raise InputError("--merge", "give --force or --merge, not both")
-        try:
-            access = LyncAccess.model_validate({
-                "management_servers": [lync_server], "transport": transport, "port": port,
-                "auth": auth, "ca_bundle": str(ca_bundle.absolute()) if ca_bundle else None,
-                "credential": parse_credential(credential, username, "--credential")})
-        except ValueError as exc:
-            raise InputError("--lync-server", _first(exc)) from None
-        try:
-            secret = resolve(access.credential, lync_server)
-        except SecretUnavailableError as exc:
-            raise DiscoveryError(f"no secret for {lync_server}: {exc}") from None
-        connect = parse_connect_to(os.environ.get(CONNECT_ENV, ""))
-        address = connect.get(lync_server.lower()) or connect.get("*")
+        access = lync_access(lync_server, transport, port, auth, ca_bundle,
+                             parse_credential(credential, username, "--credential"))
         sql_access = SqlAccess(sql_connection or DEFAULT_CONNECTION,
                                parse_credential(sql_credential, sql_username,
                                                 "--sql-credential"),
                                sql_encrypt) if sql else None
-        request = Request(Target(lync_server, access, secret, access.ca_bundle, address), out,
-                          sql_access, force, merge)
-        found, loaded = run(request)
+        check_out(Request(None, out, sql_access, force, merge))  # before any password prompt
+        target = target_for(access, os.environ.get(CONNECT_ENV, ""))
+        found, loaded = run(Request(target, out, sql_access, force, merge))
         inv = loaded.inventory
+        left_out = f" ({len(found.left_out)} left out)" if found.left_out else ""
         return (f"wrote {out}: {len(inv.sites)} sites, {len(inv.pools)} pools, "
                 f"{len(inv.servers)} servers, {len(inv.sql_instances)} SQL instances"
-                f"{'' if not found.left_out else f' ({len(found.left_out)} left out)'}; "
-                "fill in the TODO comments, then run `auditor inventory validate`")
+                f"{left_out}; fill in the TODO comments, then run `auditor inventory validate`")
 
     say(_guarded(go))
+
+
+def lync_access(server: str, transport: str, port: int | None, auth: str,
+                ca_bundle: Path | None, credential: Credential) -> LyncAccess:
+    """The `lync:` section the options describe (bad values: exit 2, one line)."""
+    from auditor.errors import InputError
+
+    try:
+        return LyncAccess.model_validate({
+            "management_servers": [server], "transport": transport, "port": port,
+            "auth": auth, "ca_bundle": str(ca_bundle.absolute()) if ca_bundle else None,
+            "credential": credential})
+    except ValueError as exc:
+        raise InputError("--lync-server", _first(exc)) from None
 
 
 def _first(exc: ValueError) -> str:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auditor.collect.clixml import Row
-from auditor.collect.credentials import Secret
+from auditor.collect.credentials import Secret, SecretUnavailableError, resolve
 from auditor.collect.lync_plan import SWITCH, Task
-from auditor.collect.lync_session import Session
+from auditor.collect.lync_session import Session, parse_connect_to
 from auditor.collect.lync_transport import Failure, guarded_logs
 from auditor.discover.commands import discovery_probes
 from auditor.errors import AuditorError
@@ -45,6 +45,19 @@ class Target:
     secret: Secret
     ca_bundle: str | None = None
     address: str | None = None
+
+
+def target_for(access: LyncAccess, connect_to: str = "") -> Target:
+    """The first management server, its secret resolved (a prompt asks here) and, in a lab,
+    where AUDITOR_LYNC_CONNECT sends it (`fqdn=addr:port,*=addr:port`)."""
+    host = access.management_servers[0]
+    try:
+        secret = resolve(access.credential, host)
+    except SecretUnavailableError as exc:
+        raise DiscoveryError(f"no secret for {host}: {exc}") from None
+    mapping = parse_connect_to(connect_to)
+    address = mapping.get(host.lower()) or mapping.get("*")
+    return Target(host, access, secret, access.ca_bundle, address)
 
 
 def read_topology(target: Target) -> RawTopology:

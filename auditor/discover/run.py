@@ -22,7 +22,7 @@ from auditor.inventory import LoadedInventory, load_inventory
 class Request:
     """What to discover from, and where the inventory goes."""
 
-    target: Target
+    target: Target | None  # None: only the output file is checked (check_out)
     out: Path
     sql: SqlAccess | None = None
     force: bool = False
@@ -43,6 +43,8 @@ def check_out(request: Request) -> None:
 
 def discover(request: Request) -> Entries:
     """The inventory entries of the topology (confirmed over ODBC with --sql)."""
+    if request.target is None:
+        raise ValueError("discover needs a target")
     topology = build(read_topology(request.target))
     local = local_candidates(topology)
     if request.sql is not None:
@@ -62,7 +64,7 @@ def run(request: Request, now: dt.datetime | None = None) -> tuple[Entries, Load
     if request.merge and request.out.exists():
         text = merge(request.out, found, now.date())
     else:
-        text = render(found, request.target.host, now)
+        text = render(found, str(found.lync["management_servers"][0]), now)
     validated(text, request.out)
     write_atomic(request.out, text.encode("utf-8"))
     return found, load_inventory(request.out)
