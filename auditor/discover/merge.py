@@ -63,10 +63,21 @@ def merge(path: Path, found: Entries, today: dt.date) -> str:
     for name, (items, key) in sections.items():
         _merge_section(doc, name, items, key, stamp, found.checked_sql, marked)
     if "lync" not in doc:
-        doc["lync"] = CommentedMap(found.lync)
+        doc["lync"] = block(found.lync)
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue()
+
+
+def block(data: dict[str, Any]) -> CommentedMap:
+    """A new entry in block style, its lists and mappings in flow style (as writer.py)."""
+    entry = CommentedMap()
+    for key, value in data.items():
+        if isinstance(value, list | dict):
+            value = CommentedSeq(value) if isinstance(value, list) else CommentedMap(value)
+            value.fa.set_flow_style()
+        entry[key] = value
+    return entry
 
 
 def _fqdn(entry: Any) -> str:
@@ -90,7 +101,7 @@ def _merge_section(doc: CommentedMap, name: str, items: list[Item], key: Callabl
     for item in items:
         entry = existing.get(key(item.data))
         if entry is None:
-            seq.append(CommentedMap(item.data))
+            seq.append(block(item.data))
             _comment(seq, len(seq) - 1, f"added by auditor discover on {stamp}")
         else:
             _update(entry, item.data, name, checked)
