@@ -157,3 +157,18 @@ def test_the_recorded_neglected_topology_finds_what_the_inventory_missed(
     assert "fe-bne02.litwareinc.com" in {s.fqdn for s in inv.servers}
     assert {p.fqdn: p.backup_pool for p in inv.pools}["lyncchi.litwareinc.com"] == (
         "lyncbne.litwareinc.com")
+
+
+@pytest.mark.parametrize("estate", ["healthy", "drifted"])
+def test_recorded_and_inventory_topologies_discover_alike(estate: str, tmp_path: Path) -> None:
+    """Where the recording agrees with the inventory, the lab's inventory-made topology (used
+    by the acceptance test) and the recorded one give the same inventory (drifted records
+    FE-CHI01 in capitals: FQDNs are written in lower case)."""
+    found = {}
+    for from_inventory in (False, True):
+        out = tmp_path / f"{from_inventory}.yaml"
+        with running_lab(estate, topology_from_inventory=from_inventory) as running:
+            assert discover(running, out).exit_code == 0
+        inv = load_inventory(out).inventory
+        found[from_inventory] = (inv.sites, inv.pools, inv.servers, inv.sql_instances)
+    assert found[False] == found[True]
