@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import yaml
 
+from auditor.collect.clixml import Row
 from auditor.discover.model import Instance, build
 from auditor.discover.reading import RawTopology
 from auditor.discover.sqlcheck import fill
@@ -15,16 +16,16 @@ D = "contoso.com"
 
 
 def _raw() -> RawTopology:
-    pool = {"Fqdn": f"pool1.{D}", "Site": "Site:BNE", "Computers": [f"FE01.{D}"],
+    pool: Row = {"Fqdn": f"pool1.{D}", "Site": "Site:BNE", "Computers": [f"FE01.{D}"],
             "Services": [f"UserServer:pool1.{D}", f"Registrar:pool1.{D}"]}
-    edge = {"Fqdn": f"edge1.{D}", "Site": "Site:BNE", "Computers": [f"edge1.{D}"],
+    edge: Row = {"Fqdn": f"edge1.{D}", "Site": "Site:BNE", "Computers": [f"edge1.{D}"],
             "Services": [f"EdgeServer:edge1.{D}"]}
-    store = {"Fqdn": f"sql1.{D}", "Site": "Site:BNE", "Computers": [f"sql1.{D}"],
+    store: Row = {"Fqdn": f"sql1.{D}", "Site": "Site:BNE", "Computers": [f"sql1.{D}"],
              "Services": [f"UserDatabase:sql1.{D}"]}
-    user = {"Role": "UserDatabase", "PoolFqdn": f"sql1.{D}", "SqlInstanceName": "RTC",
+    user: Row = {"Role": "UserDatabase", "PoolFqdn": f"sql1.{D}", "SqlInstanceName": "RTC",
             "MirrorSqlServer": f"UserDatabase:sql2.{D}",
             "DependentServiceList": [f"UserServer:pool1.{D}"]}
-    monitoring = {"Role": "MonitoringDatabase", "PoolFqdn": f"sql1.{D}",
+    monitoring: Row = {"Role": "MonitoringDatabase", "PoolFqdn": f"sql1.{D}",
                   "SqlInstanceName": "rtc", "SiteId": "Site:BNE"}
     return RawTopology(rows={
         "cs_sites": [{"Identity": "Site:BNE", "Description": "Brisbane"}],
