@@ -47,6 +47,7 @@ from auditor.cli.common import (
     parse_now,
     print_summary,
 )
+from auditor.cli.discover import discover_cmd
 from auditor.cli.helpstyle import PlainCommand
 from auditor.cli.preflight import preflight
 
@@ -76,6 +77,7 @@ lab_app.add_typer(lab_lync.app, name="lync")
 # short_help: the one line of `auditor --help`, which click would cut off at 80 columns.
 app.command("preflight", short_help="Check reachability, login and permissions, with fixes.")(
     preflight)
+app.command("discover", short_help="Write an inventory from the Lync topology.")(discover_cmd)
 app.command("collect", short_help="Collect evidence into one bundle.")(collect_cmd)
 app.command("evaluate", short_help="Evaluate the rules over a bundle: results.json.",
             cls=PlainCommand)(evaluate_cmd)

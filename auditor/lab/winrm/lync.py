@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.discover.commands import own_probes
 from auditor.evidence import EvidenceBundle, ObservationStatus, read_bundle
 from auditor.facts.lync import share_paths
 from auditor.inventory import Inventory, load_inventory
 from auditor.lab.timeshift import delta_to, shift_bundle
 from auditor.lab.winrm.objects import Complex, string_array, to_psobject
 from auditor.lab.winrm.shapes import SHAPES, shape
+from auditor.lab.winrm.topology import INVENTORY_PROBES, topology_rows
 from auditor.lab.winrm.wsman import CommandCall, ErrorSpec, Invocation, Reply
 from auditor.probes.catalogue import HERE as PROBES_DIR
 from auditor.probes.catalogue import PsProbe, Scope, load_catalogue
@@ -75,8 +77,10 @@ class LyncLab:
 
     def __init__(self, inventory: Inventory, bundle: EvidenceBundle | None, *,
                  local_offset: dt.timedelta = dt.timedelta(hours=10),
-                 groups: Iterable[str] = ("BUILTIN\\Administrators",)) -> None:
+                 groups: Iterable[str] = ("BUILTIN\\Administrators",),
+                 topology_from_inventory: bool = False) -> None:
         self.inventory = inventory
+        self.topology_from_inventory = topology_from_inventory
         self.local_offset = local_offset
         self.groups = list(groups)
         self.faults = LyncFaults()
@@ -86,6 +90,8 @@ class LyncLab:
                           if o.source.value == "lync"}
         catalogue = load_catalogue()
         self.probes = {p.name: p for p in catalogue.powershell}
+        self._discovery = {p.name: p for p in own_probes()}  # auditor discover's cmdlets
+        self.probes.update(self._discovery)
         self._scripts = {_digest(p.script_text() or ""): p for p in catalogue.powershell
                          if p.script}
         identity = (PROBES_DIR / "ps" / IDENTITY_SCRIPT).read_text(encoding="utf-8")
@@ -212,6 +218,11 @@ class LyncLab:
 
     # --- answers ----------------------------------------------------------------------------
     def _objects(self, probe: PsProbe, target: str) -> list[Complex]:
+        if probe.name in self._discovery or (self.topology_from_inventory
+                                             and probe.name in INVENTORY_PROBES):
+            rows = topology_rows(self.inventory, probe.name, target)
+            if rows is not None:
+                return [shape(probe.name, r, self.local_offset) for r in rows]
         obs = self._recorded.get(f"lync:{probe.name}:{target}".lower())
         if obs is None:
             rows = self._synthesised(probe.name)

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from auditor.discover.commands import DATABASE_ROLES
 from auditor.lab.winrm.objects import (
     PS_CUSTOM,
     Complex,
@@ -77,6 +78,15 @@ SHAPES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, Kind], ...]]] = {
         ("DependentServiceList", "strs"))),
     "audit_identity": (PS_CUSTOM, (("UserName", "str"), ("Groups", "strs"))),
 }
+
+# auditor discover's cmdlets (Get-CsSite; Get-CsService with one database switch per call)
+SHAPES["cs_sites"] = (("Microsoft.Rtc.Management.Deploy.Internal.Site+CentralSite",
+                       "System.Object"), (
+    ("Identity", "str"), ("DisplayName", "str"), ("Description", "str"), ("SiteType", "str")))
+SHAPES.update({f"cs_{role}": ((f"Microsoft.Rtc.Management.Xds.Display{role}", "System.Object"), (
+    ("Identity", "str"), ("Role", "str"), ("PoolFqdn", "str"), ("SqlInstanceName", "str"),
+    ("MirrorSqlServer", "str"), ("MirrorSqlInstanceName", "str"),
+    ("DependentServiceList", "strs"), ("SiteId", "str"))) for role in DATABASE_ROLES})
 
 _ENUM_VALUES = {"NotInitialized": 0, "SteadyState": 1, "NonSteadyState": 2, "FinalState": 3,
                 "ErrorState": 4, "NormalState": 1}
