@@ -38,7 +38,9 @@ from auditor.lab.timeshift import (
     shift_dates,
     shift_records,
     shift_windows,
+    trim_agent_history,
 )
+from auditor.probes.catalogue import load_catalogue
 from auditor.records import load_records_files
 from auditor.yamlio import load_yaml
 
@@ -91,7 +93,8 @@ def build_estate(cluster: LabCluster, source: Path, out_dir: Path, name: str | N
     loaded = load_inventory(source / "inventory.yaml")
     original, _ = read_bundle(source / "evidence.json")
     delta = delta_to(original.collected_at, present) if present else dt.timedelta(0)
-    recorded = shift_bundle(original, delta) if delta else original
+    recorded = (trim_agent_history(shift_bundle(original, delta), load_catalogue().history_days)
+                if delta else original)
     runnable = lab_probes()
     refs: list[LabInstanceRef] = []
     for inst in loaded.inventory.sql_instances:

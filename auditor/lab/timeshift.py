@@ -139,3 +139,34 @@ def shift_dates(value: Any, days: int) -> Any:
     if isinstance(value, str) and _DATE.match(value):
         return (dt.date.fromisoformat(value) + dt.timedelta(days=days)).isoformat()
     return value
+
+
+def trim_agent_history(bundle: EvidenceBundle, history_days: int) -> EvidenceBundle:
+    """A moved recording without the job-history rows the live probe would no longer return.
+
+    agent_job_history keeps rows by calendar day (`run_date >= since_yyyymmdd`, from the
+    server's local clock): moving rows and clock by a delta with a time of day can carry a row
+    at the window's first day across midnight while the cut day stays, so the lab would hold a
+    row that its own probe leaves out. Datetime-filtered probes move with their cut exactly."""
+    cuts = {o.target: _cut_day(o, history_days) for o in bundle.observations
+            if o.probe == "server_time" and o.data}
+    observations = [_trimmed(o, cuts.get(o.target)) if o.probe == "agent_job_history" else o
+                    for o in bundle.observations]
+    return bundle.model_copy(update={"observations": observations})
+
+
+def _cut_day(clock: Observation, history_days: int) -> int | None:
+    local_now = clock.data[0].get("local_now") if isinstance(clock.data[0], dict) else None
+    if not isinstance(local_now, str):
+        return None
+    since = dt.datetime.fromisoformat(local_now) - dt.timedelta(days=history_days)
+    return int(since.strftime("%Y%m%d"))
+
+
+def _trimmed(obs: Observation, cut: int | None) -> Observation:
+    if cut is None:
+        return obs
+    rows = [row for row in obs.data
+            if not isinstance(row, dict) or not isinstance(row.get("run_date"), int)
+            or int(row["run_date"]) >= cut]  # type: ignore[arg-type]
+    return obs.model_copy(update={"data": rows})
