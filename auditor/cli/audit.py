@@ -27,10 +27,12 @@ from auditor.cli.common import (
     print_summary,
     say,
 )
+from auditor.cli.history_audit import AuditHistory, HistoryOpt, NoHistoryOpt, open_history
 from auditor.cli.problems import print_problems
 from auditor.engine.selection import select
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
+from auditor.history.model import HistorySnapshot
 from auditor.inventory import LoadedInventory
 from auditor.manifest import check_against_manifest
 from auditor.outfolder import OutputFolder, checkpoint, output_folder
@@ -141,7 +143,8 @@ def parse_formats(value: str) -> set[OutputFormat]:
 def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
                  bundle: tuple[EvidenceBundle, bytes] | None, out_dir: Path,
                  formats: set[OutputFormat], generated_at: dt.datetime,
-                 options: ReportOptions = ReportOptions()) -> list[Path]:
+                 options: ReportOptions = ReportOptions(),
+                 snapshot: HistorySnapshot | None = None) -> list[Path]:
     try:
         appendix = AppendixMode(options.appendix)
     except ValueError:
@@ -152,9 +155,19 @@ def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
     view = build_view(results, toolkit.pack, loaded.inventory, bundle[0] if bundle else None,
                       generated_at, responses=responses, appendix_mode=appendix,
                       appendix_rows=options.appendix_rows,
-                      evidence_bytes=bundle[1] if bundle else None)
+                      evidence_bytes=bundle[1] if bundle else None,
+                      history=[(p.at.date(), p.score) for p in snapshot.trend
+                               if p.score is not None] if snapshot else (),
+                      since=snapshot.since if snapshot else None,
+                      trend=snapshot.trend if snapshot else ())
     with _step("rendering the report"):
         return write_report(view, results_bytes(results), out_dir, formats)
+
+
+def report_settings(options: ReportOptions, formats: set[OutputFormat]) -> dict[str, object]:
+    """How a report was rendered, as history keeps it to render it again."""
+    return {"appendix": options.appendix, "appendix_rows": options.appendix_rows,
+            "formats": sorted(f.value for f in formats | {OutputFormat.JSON})}
 
 
 def _print_written(paths: list[Path]) -> None:
@@ -213,8 +226,11 @@ def audit_cmd(
     appendix_rows: AppendixRowsOpt = 10,
     rules: RuleOpt = None,
     severities: SeverityOpt = None,
+    history: HistoryOpt = None,
+    no_history: NoHistoryOpt = False,
 ) -> None:
-    """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf."""
+    """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf;
+    then record the audit into the history (docs/history.md)."""
     def run(folder: Path) -> Results:
         wanted = parse_formats(formats)
         at = parse_now(now)
@@ -222,6 +238,7 @@ def audit_cmd(
         scope = select(toolkit.pack, rules or (), severities or ())
         loaded = toolkit.load_inventory(inventory)
         found = toolkit.load_waivers(loaded, waivers)
+        past = None if no_history else AuditHistory(open_history(history, loaded))
         started = dt.datetime.now(dt.UTC)
         with collection_progress() as progress:
             bundle = collect_bundle(toolkit, loaded, replay, started, progress)
@@ -230,9 +247,16 @@ def audit_cmd(
         digest = write_bundle(bundle, evidence_path)
         checkpoint("evidence")
         results = toolkit.evaluate(bundle, digest, loaded, found, at, scope)
+        options = ReportOptions(responses, appendix, appendix_rows)
+        generated_at = dt.datetime.now(dt.UTC)
         _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
-                     folder, wanted | {OutputFormat.JSON}, dt.datetime.now(dt.UTC),
-                     ReportOptions(responses, appendix, appendix_rows))
+                     folder, wanted | {OutputFormat.JSON}, generated_at, options,
+                     past.take_snapshot(results) if past else None)
+        if past is not None:
+            past.record(results, toolkit.pack, loaded, evidence_path.read_bytes(), started,
+                        generated_at, report_settings(options, wanted),
+                        responses.read_bytes() if responses else None)
+            checkpoint("history")
         return results
     results, paths = _in_folder(out_dir, "audit", run)
     _print_written(paths)

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from auditor.report.appendix import EvidenceAppendix
     from auditor.report.charts import ChartsView
     from auditor.report.scope import ScopeView
+    from auditor.report.since import SinceView
 
 
 @dataclass(frozen=True)
@@ -312,3 +313,4 @@ class ReportView:
     embedded: EmbeddedEvidence | None
     evidence_note: str
     partial: str = ""  # a partial audit's label (report/partial.py); empty for a full audit
+    since: SinceView | None = None  # what changed since the last audit (report/since.py)

@@ -1,0 +1,80 @@
+"""What `auditor audit` does with the history: open the store before collecting (so a store
+that cannot be opened stops the audit before any work), give the report its snapshot, record
+the audit once its report is written. `--no-history` skips all three."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import typer
+
+from auditor.canonical import pretty_bytes
+from auditor.collect.credentials import SecretUnavailableError, resolve
+from auditor.engine.rules import RulePack
+from auditor.history.location import locate
+from auditor.history.model import HistorySnapshot
+from auditor.history.record import AuditRecord, record_audit, rulepack_sha256
+from auditor.history.snapshot import build_snapshot
+from auditor.history.store import HistoryError, HistoryStore, open_store
+from auditor.inventory import LoadedInventory
+from auditor.results import Results, results_bytes
+
+HistoryOpt = Annotated[str | None, typer.Option(
+    "--history", metavar="URL", help="History store: a SQLite file or a postgresql:// URL "
+    "without a password (default: $AUDITOR_HISTORY, the inventory's history.url, else a file "
+    "in the user's data folder).")]
+NoHistoryOpt = Annotated[bool, typer.Option(
+    "--no-history", help="Do not record this audit into the history (and give the report no "
+    "trend or since-the-last-audit section).")]
+
+
+def open_history(flag: str | None, loaded: LoadedInventory | None = None) -> HistoryStore:
+    """The store the flag, the environment or the inventory name; its password, when it
+    needs one, from the inventory's credential reference (else libpq's own: ~/.pgpass)."""
+    settings = loaded.inventory.history if loaded else None
+    if settings is not None and loaded is not None and "://" not in settings.url:
+        settings = settings.model_copy(update={"url": str(loaded.relative(settings.url))})
+    location = locate(flag, settings)
+    password = None
+    if location.credential is not None:
+        try:
+            password = resolve(location.credential, "history").password
+        except SecretUnavailableError as exc:
+            raise HistoryError(f"history store: {exc}") from None
+    return open_store(location.url, password)
+
+
+@dataclass
+class AuditHistory:
+    """An audit's use of the history, between opening the store and recording into it."""
+
+    store: HistoryStore
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    snapshot: HistorySnapshot | None = None
+
+    def take_snapshot(self, results: Results) -> HistorySnapshot:
+        """What the report is given (read before this audit is recorded)."""
+        with self.store.reading() as conn:
+            self.snapshot = build_snapshot(conn, results, self.run_id)
+        return self.snapshot
+
+    def record(self, results: Results, pack: RulePack, loaded: LoadedInventory, bundle: bytes,
+               ran_at: dt.datetime, generated_at: dt.datetime, report: dict[str, object],
+               responses: bytes | None) -> None:
+        """Record the audit with what its report was rendered from."""
+        inventory = loaded.path.read_bytes()
+        if hashlib.sha256(inventory).hexdigest() != loaded.sha256:
+            raise HistoryError(f"{loaded.path} changed during the audit; not recorded")
+        extra = {"snapshot": pretty_bytes(self.snapshot.model_dump(mode="json"))
+                 if self.snapshot else b"null\n"}
+        if responses is not None:
+            extra["responses.yaml"] = responses
+        record_audit(self.store, AuditRecord(
+            results=results, results_bytes=results_bytes(results), bundle_bytes=bundle,
+            inventory_bytes=inventory, rulepack_sha256=rulepack_sha256(pack),
+            ran_at=ran_at, generated_at=generated_at, report=report, extra_blobs=extra,
+            run_id=self.run_id))
