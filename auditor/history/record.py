@@ -167,13 +167,16 @@ def _write(conn: Connection, estate: str, seq: int, changes: _Changes) -> None:
 
 def _finding_ids(conn: Connection, estate: str, wanted: list[State]) -> dict[str, int]:
     """The finding ids of these states, adding the findings history has never seen."""
-    known = dict(conn.execute(select(findings.c.key, findings.c.id)
-                              .where(findings.c.estate_key == estate)).tuples().all())
+    known = _known(conn, estate)
     missing = [s for s in wanted if s.key not in known]
     if missing:
         conn.execute(insert(findings), [
             {"key": s.key, "estate_key": estate, "rule_id": s.rule_id, "subject_id": s.subject_id,
              "subject_type": s.subject_type, "practice": s.practice} for s in missing])
-        known = dict(conn.execute(select(findings.c.key, findings.c.id)
-                                  .where(findings.c.estate_key == estate)).tuples().all())
+        known = _known(conn, estate)
     return known
+
+
+def _known(conn: Connection, estate: str) -> dict[str, int]:
+    query = select(findings.c.key, findings.c.id).where(findings.c.estate_key == estate)
+    return {key: int(fid) for key, fid in conn.execute(query)}
