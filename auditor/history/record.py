@@ -22,6 +22,7 @@ from auditor.history.blobs import put_blob
 from auditor.history.schema import audits, estates, findings, intervals
 from auditor.history.states import State, covers, open_intervals, results_estate_key, results_states
 from auditor.history.store import HistoryError, HistoryStore
+from auditor.outfolder import checkpoint
 from auditor.results import Results
 
 
@@ -68,7 +69,9 @@ def record_audit(store: HistoryStore, record: AuditRecord) -> int:
         estate = results_estate_key(record.results)
         _ensure_estate(conn, estate, record.results.estate)
         seq = _insert_audit(conn, estate, record)
+        checkpoint("history-audit-row")  # the kill tests' fixed points (KILL_AT)
         _apply_findings(conn, estate, seq, record.results)
+        checkpoint("history-intervals")
         conn.execute(update(estates).where(estates.c.key == estate).values(last_seq=seq))
         return seq
 
