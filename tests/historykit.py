@@ -3,6 +3,7 @@ as a subprocess (for concurrent writers and kills), and the store's invariants."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import sys
@@ -64,11 +65,11 @@ def demo_file(name: str) -> bytes:
 
 def record(store: HistoryStore, results: Results, run_id: str | None = None) -> int:
     """Record results as an audit with the demo's bundle and inventory."""
-    extra = {"run_id": run_id} if run_id else {}
-    return record_audit(store, AuditRecord(
+    made = AuditRecord(
         results=results, results_bytes=results_bytes(results),
         bundle_bytes=demo_file("evidence.json"), inventory_bytes=demo_file("inventory.yaml"),
-        rulepack_sha256=pack_sha256(), ran_at=results.now, **extra))
+        rulepack_sha256=pack_sha256(), ran_at=results.now)
+    return record_audit(store, dataclasses.replace(made, run_id=run_id) if run_id else made)
 
 
 def check_whole(store: HistoryStore) -> int:

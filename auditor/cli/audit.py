@@ -246,10 +246,13 @@ def audit_cmd(
         evidence_path = folder / "evidence.json"
         digest = write_bundle(bundle, evidence_path)
         checkpoint("evidence")
-        results = toolkit.evaluate(bundle, digest, loaded, found, at, scope)
+        # The report is rendered from results and evidence as their files hold them (keys
+        # sorted), so it is the one `auditor report` and `auditor history report` render.
+        results = Results.model_validate_json(
+            results_bytes(toolkit.evaluate(bundle, digest, loaded, found, at, scope)))
         options = ReportOptions(responses, appendix, appendix_rows)
         generated_at = dt.datetime.now(dt.UTC)
-        _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
+        _write_audit(toolkit, results, loaded, _checked_bundle(evidence_path),
                      folder, wanted | {OutputFormat.JSON}, generated_at, options,
                      past.take_snapshot(results) if past else None)
         if past is not None:

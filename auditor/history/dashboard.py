@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 from sqlalchemy import Connection, select
 
 from auditor.history.queries import AuditRow, OpenFinding, list_audits, open_findings
@@ -39,7 +40,7 @@ class Chart:
 
     title: str
     series: tuple[Series, ...]
-    labels: tuple[tuple[float, str], ...]
+    labels: tuple[tuple[float, str, str], ...]  # x, text, text-anchor
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,10 @@ def _chart(title: str, runs: Sequence[AuditRow], lines: dict[str, list[float | N
         known = [v for v in values if v is not None]
         series.append(Series(name, " ".join(pts), percent(known[-1]) if known else "n/a"))
     every = max(1, len(runs) // 6)
-    labels = tuple((LEFT + i * step, f"{r.now:%Y-%m-%d}") for i, r in enumerate(runs)
-                   if i % every == 0 or i == len(runs) - 1)
+    last = len(runs) - 1
+    labels = tuple((LEFT + i * step, f"{r.now:%Y-%m-%d}",
+                    "end" if i == last and last else "start" if i == 0 else "middle")
+                   for i, r in enumerate(runs) if i % every == 0 or i == last)
     return Chart(title, tuple(series), labels)
 
 
@@ -112,13 +115,20 @@ def dashboard_html(conn: Connection, estate: str, generated_at: dt.datetime,
                  for pid in practice_ids]
     open_now = open_findings(conn, estate)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             finalize=lambda v: visible(v) if isinstance(v, str) else v)
+                             finalize=_finalize)
     return env.get_template("dashboard.html.j2").render(
         estate=every[0].estate if every else estate, generated=generated_at.isoformat(),
         overall=overall, practices=practices, buckets=_age_buckets(open_now),
         oldest=open_now[:50], open_count=len(open_now),
         resolve=time_to_resolve(conn, estate, {a.seq: a for a in every}), audits=every,
         links=report_links or {}, percent=percent, width=WIDTH, height=HEIGHT, left=LEFT)
+
+
+def _finalize(value: object) -> object:
+    """Every text shown with its hostile characters visible (macros' output is markup)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
 
 
 def _title(runs: Sequence[AuditRow], pid: str) -> str:

@@ -59,7 +59,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path,
 
 def _window_start(inventory: Path) -> str:
     """The policy window's start as HH:MM (YAML reads an unquoted 07:48 as minutes)."""
-    start = yaml.safe_load(inventory.read_text(encoding="utf-8"))["policy"]["backup_window"]["start"]
+    policy = yaml.safe_load(inventory.read_text(encoding="utf-8"))["policy"]
+    start = policy["backup_window"]["start"]
     return f"{start // 60:02d}:{start % 60:02d}" if isinstance(start, int) else str(start)
 
 

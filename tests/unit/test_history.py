@@ -22,8 +22,8 @@ from auditor.history.queries import find_run, list_audits, open_findings
 from auditor.history.record import practices_json
 from auditor.history.schema import intervals
 from auditor.history.store import HistoryError, open_store
-from auditor.results import Results
 from auditor.outfolder import KILL_AT
+from auditor.results import Results
 from tests.historykit import ROOT, check_whole, demo_results, record, variant
 
 
@@ -111,7 +111,7 @@ def test_open_since_follows_the_open_streak(tmp_path: Path) -> None:
     with store.reading() as conn:
         estate = list_audits(conn)[0].estate_key
         found = {(f.rule_id, f.subject_id): f for f in open_findings(conn, estate)}
-        first_run = [a for a in list_audits(conn) if a.seq == first][0]
+        first_run = next(a for a in list_audits(conn) if a.seq == first)
     assert found[(rule, subject)].open_since_run == first_run.run_id
     assert found[(rule, subject)].age_days == 3.0
 
