@@ -64,7 +64,7 @@ def list_cmd(history: HistoryOpt = None, estate: EstateOpt = None,
         store = _store(history)
         with store.reading() as conn:
             key = only_estate(conn, estate) if estate else None
-            return list_audits(conn, key, limit)
+            return list_audits(conn, key, limit, full=False)
     rows = _guarded(run)
     if as_json:
         print_json(AuditList(audits=rows))

@@ -13,14 +13,19 @@ from typing import Annotated
 import typer
 
 from auditor.canonical import pretty_bytes
+from auditor.cli.common import err
 from auditor.collect.credentials import SecretUnavailableError, resolve
 from auditor.engine.rules import RulePack
+from auditor.errors import AuditorError
 from auditor.history.location import locate
 from auditor.history.model import HistorySnapshot
 from auditor.history.record import AuditRecord, record_audit, rulepack_sha256
+from auditor.history.remediation import record_remediation
 from auditor.history.snapshot import build_snapshot
+from auditor.history.states import estate_key
 from auditor.history.store import HistoryError, HistoryStore, open_store
 from auditor.inventory import LoadedInventory
+from auditor.remediate.record import RunRecord
 from auditor.results import Results, results_bytes
 
 HistoryOpt = Annotated[str | None, typer.Option(
@@ -78,3 +83,24 @@ class AuditHistory:
             inventory_bytes=inventory, rulepack_sha256=rulepack_sha256(pack),
             ran_at=ran_at, generated_at=generated_at, report=report, extra_blobs=extra,
             run_id=self.run_id))
+
+
+def remember_remediation(loaded: LoadedInventory, record: RunRecord, data: bytes,
+                         flag: str | None = None) -> None:
+    """Record a remediation run into the history; a store that cannot take it is a warning
+    (the run is done and remediation.json written), never a failed run."""
+    summary = {"actions": len(record.actions),
+               "succeeded": sum(a.outcome == "succeeded" for a in record.actions),
+               "plan_sha256": record.plan_sha256, "approved_by": record.approved_by}
+    if record.verification is not None:
+        summary |= {"score_before": record.verification.score_before,
+                    "score_after": record.verification.score_after,
+                    "fixed": sum(c.verdict == "fixed" for c in record.verification.findings)}
+    estate = loaded.inventory.estate
+    try:
+        record_remediation(open_history(flag, loaded), run_id=record.run_id,
+                           estate_key=estate_key(estate.id, estate.name), estate=estate.name,
+                           started_at=record.started_at, finished_at=record.finished_at,
+                           summary=summary, record_bytes=data)
+    except AuditorError as exc:
+        err.print(f"warning: remediation run not recorded in the history: {exc}", markup=False)

@@ -55,17 +55,28 @@ class AuditRow(BaseModel):
         return self.run_id[:8]
 
 
+_TIMES = ("ran_at", "collected_at", "now", "recorded_at", "generated_at")
+_JSON = ("counts", "scope", "practices", "report")
+
+
 def _row(row: Row[Any]) -> AuditRow:
+    """A row as written by record.py (built without validation: listing 1,000 audits must
+    stay well under half a second)."""
     data = dict(row._mapping)
-    for name in ("counts", "scope", "practices", "report"):
-        data[name] = json.loads(data[name])
-    return AuditRow.model_validate(data)
+    for name in _TIMES:
+        data[name] = dt.datetime.fromisoformat(data[name]) if data[name] else None
+    for name in _JSON:
+        data[name] = json.loads(data[name]) if name in data else {}
+    data["complete"] = bool(data["complete"])
+    return AuditRow.model_construct(**data)
 
 
 def list_audits(conn: Connection, estate: str | None = None, limit: int | None = None,
-                full_only: bool = False) -> list[AuditRow]:
-    """Recorded audits, newest first."""
-    query = select(audits).order_by(audits.c.seq.desc())
+                full_only: bool = False, full: bool = True) -> list[AuditRow]:
+    """Recorded audits, newest first (`full=False`: without their per-practice scores and
+    report settings, as `history list` shows them)."""
+    columns = [c for c in audits.c if full or c.name not in ("practices", "report")]
+    query = select(*columns).order_by(audits.c.seq.desc())
     if estate is not None:
         query = query.where(audits.c.estate_key == estate)
     if full_only:

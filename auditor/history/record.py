@@ -117,21 +117,23 @@ class _Changes:
     messages: list[dict[str, object]] = field(default_factory=list)
     ended: list[dict[str, object]] = field(default_factory=list)
     opened: list[tuple[State, int | None]] = field(default_factory=list)  # (state, open since)
+    ids: dict[str, int] = field(default_factory=dict)  # finding ids history already has
 
 
 def _apply_findings(conn: Connection, estate: str, seq: int, results: Results) -> None:
     new = results_states(results)
     changes = _Changes()
     current: dict[str, tuple[int, State]] = {}
-    for interval_id, _finding_id, state in open_intervals(conn, estate):
+    for interval_id, finding_id, state in open_intervals(conn, estate):
         current[state.key] = (interval_id, state)
+        changes.ids[state.key] = finding_id
         if not covers(results, state):
             continue
         _compare(changes, interval_id, state, new.get(state.key), seq)
     for key, state in new.items():
         if key not in current:
             changes.opened.append((state, seq if state.open else None))
-    _write(conn, estate, seq, changes)
+    _write(conn, estate, seq, changes, results.scope.complete)
 
 
 def _compare(changes: _Changes, interval_id: int, old: State, new: State | None,
@@ -148,19 +150,25 @@ def _compare(changes: _Changes, interval_id: int, old: State, new: State | None,
             changes.messages.append({"i": interval_id, "m": new.message})
 
 
-def _write(conn: Connection, estate: str, seq: int, changes: _Changes) -> None:
+def _write(conn: Connection, estate: str, seq: int, changes: _Changes, complete: bool) -> None:
     by_id: BindParameter[int] = bindparam("i")
     if changes.ended:
         conn.execute(update(intervals).where(intervals.c.id == by_id)
                      .values(ended_seq=seq, end_reason=bindparam("reason")), changes.ended)
-    if changes.seen:
+    if complete:  # one statement for every interval that goes on (the new ones start here)
+        conn.execute(update(intervals).where(intervals.c.estate_key == estate,
+                                             intervals.c.ended_seq.is_(None))
+                     .values(last_seq=seq))
+    elif changes.seen:
         conn.execute(update(intervals).where(intervals.c.id == by_id).values(last_seq=seq),
                      [{"i": i} for i in changes.seen])
     if changes.messages:
         conn.execute(update(intervals).where(intervals.c.id == by_id)
                      .values(message=bindparam("m")), changes.messages)
     if changes.opened:
-        ids = _finding_ids(conn, estate, [s for s, _ in changes.opened])
+        ids = changes.ids
+        if any(s.key not in ids for s, _ in changes.opened):
+            ids = _finding_ids(conn, estate, [s for s, _ in changes.opened])
         conn.execute(insert(intervals), [
             {"finding_id": ids[s.key], "estate_key": estate, "status": s.status,
              "severity": s.severity, "message": s.message, "first_seq": seq, "last_seq": seq,

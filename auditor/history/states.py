@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select, union_all
 
 from auditor.findings import Finding, Status
 from auditor.history.schema import findings, intervals
@@ -95,10 +96,12 @@ def states_at(conn: Connection, estate: str, seq: int) -> dict[str, State]:
 def states_between(conn: Connection, estate: str, a: int, b: int
                    ) -> tuple[dict[str, State], dict[str, State]]:
     """The states as of audit `a` and as of audit `b` (a < b), read in one query."""
-    query = (select(*_COLUMNS, intervals.c.first_seq, intervals.c.ended_seq)
-             .join(findings, findings.c.id == intervals.c.finding_id)
-             .where(intervals.c.estate_key == estate, intervals.c.first_seq <= b,
-                    or_(intervals.c.ended_seq.is_(None), intervals.c.ended_seq > a)))
+    def part(still: ColumnElement[bool]) -> Select[Any]:
+        return (select(*_COLUMNS, intervals.c.first_seq, intervals.c.ended_seq)
+                .join(findings, findings.c.id == intervals.c.finding_id)
+                .where(intervals.c.estate_key == estate, intervals.c.first_seq <= b, still))
+    # Two index ranges (current intervals; intervals ended after `a`) rather than an OR.
+    query = union_all(part(intervals.c.ended_seq.is_(None)), part(intervals.c.ended_seq > a))
     before: dict[str, State] = {}
     after: dict[str, State] = {}
     for row in conn.execute(query):

@@ -16,10 +16,12 @@ from sqlalchemy import MetaData, Table, func, insert, select
 from auditor.engine.selection import AuditScope
 from auditor.errors import InputError
 from auditor.findings import Status
+from auditor.history.blobs import get_blob
 from auditor.history.diff import default_pair, diff_runs
 from auditor.history.model import Category
 from auditor.history.queries import find_run, list_audits, open_findings
 from auditor.history.record import practices_json
+from auditor.history.remediation import record_remediation, remediation_runs
 from auditor.history.schema import intervals
 from auditor.history.store import HistoryError, open_store
 from auditor.outfolder import KILL_AT
@@ -199,3 +201,17 @@ def test_kill_inside_the_write_keeps_every_committed_audit(tmp_path: Path, point
     killed.communicate(timeout=300)
     assert killed.returncode == -signal.SIGKILL
     assert check_whole(open_store(url)) == 1
+
+
+def test_remediation_runs_are_stored_once_with_their_record(tmp_path: Path) -> None:
+    store = open_store(_url(tmp_path))
+    at = demo_results().now
+    for _ in range(2):  # the same run recorded twice is kept once
+        record_remediation(store, run_id="20261203_060000_abcdef", estate_key="fabrikam",
+                           estate="Fabrikam", started_at=at, finished_at=at,
+                           summary={"actions": 2, "succeeded": 1}, record_bytes=b'{"run": 1}')
+    runs = remediation_runs(store, "fabrikam")
+    assert [(r["run_id"], r["summary"]) for r in runs] == \
+        [("20261203_060000_abcdef", {"actions": 2, "succeeded": 1})]
+    with store.reading() as conn:
+        assert get_blob(conn, str(runs[0]["record_sha256"])) == b'{"run": 1}'
