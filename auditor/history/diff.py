@@ -19,10 +19,12 @@ from auditor.history.model import Category, Change, ScoreChange
 from auditor.history.queries import AuditRow, age_days, audits_by_seq, list_audits
 from auditor.history.states import State, states_between
 
+_RANKS = {status.value: i for i, status in enumerate(STATUS_ORDER)}
+
 
 def _rank(status: str) -> int:
     """Lower is worse (STATUS_ORDER is worst first)."""
-    return STATUS_ORDER.index(Status(status))
+    return _RANKS[status]
 
 
 def category(before: State | None, after: State | None) -> Category | None:
@@ -62,7 +64,7 @@ def classify(before: Mapping[str, State], after: Mapping[str, State], at: dt.dat
             continue
         start = _open_since(found, old, new)
         when, run = since(start) if start is not None else (at, fresh_run)
-        out.append(Change(
+        out.append(Change.model_construct(  # from states history wrote: no validation
             category=found, rule_id=shown.rule_id, subject_id=shown.subject_id,
             practice=shown.practice, severity=shown.severity,
             before=old.status if old else None, after=new.status if new else None,

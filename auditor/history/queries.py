@@ -87,11 +87,12 @@ def list_audits(conn: Connection, estate: str | None = None, limit: int | None =
 
 
 def audits_by_seq(conn: Connection, seqs: Sequence[int]) -> dict[int, AuditRow]:
-    """Audits by sequence number."""
+    """Audits by sequence number (without per-practice scores and report settings)."""
     if not seqs:
         return {}
+    columns = [c for c in audits.c if c.name not in ("practices", "report")]
     return {a.seq: a for a in map(_row, conn.execute(
-        select(audits).where(audits.c.seq.in_(sorted(set(seqs))))))}
+        select(*columns).where(audits.c.seq.in_(sorted(set(seqs))))))}
 
 
 def estate_keys(conn: Connection) -> list[tuple[str, str]]:
