@@ -39,11 +39,20 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
-def head_revision() -> str:
-    """The newest schema revision this tool writes."""
+def _scripts() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    return str(ScriptDirectory.from_config(config).get_current_head())
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    """The newest schema revision this tool writes."""
+    return str(_scripts().get_current_head())
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this tool knows."""
+    return {script.revision for script in _scripts().walk_revisions()}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -132,7 +141,12 @@ def open_store(url: str, password: str | None = None, *, migrate: bool = True) -
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store = HistoryStore(make_engine(url, password), _redacted(url))
     try:
-        if migrate and store.revision() != head_revision():
+        revision = store.revision()
+        if revision is not None and revision not in known_revisions():
+            store.close()
+            raise HistoryError(f"history store {store.where} is at schema revision {revision}, "
+                               "written by a newer auditor: upgrade this one")
+        if migrate and revision != head_revision():
             store.migrate()
     except DBAPIError as exc:
         store.close()

@@ -215,3 +215,12 @@ def test_remediation_runs_are_stored_once_with_their_record(tmp_path: Path) -> N
         [("20261203_060000_abcdef", {"actions": 2, "succeeded": 1})]
     with store.reading() as conn:
         assert get_blob(conn, str(runs[0]["record_sha256"])) == b'{"run": 1}'
+
+
+def test_store_of_a_newer_tool_is_refused(tmp_path: Path) -> None:
+    store = open_store(_url(tmp_path))
+    with store.writing() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    store.close()
+    with pytest.raises(HistoryError, match="newer auditor"):
+        open_store(_url(tmp_path))
