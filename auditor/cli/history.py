@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from auditor.cli.common import JsonOpt, _guarded, out, print_json, print_table, say
+from auditor.cli.helpstyle import PlainCommand
 from auditor.cli.history_audit import HistoryOpt, open_history
 from auditor.cli.history_files import dashboard_files, export_file, rerender
 from auditor.history.diff import HistoryDiff, default_pair, diff_runs, previous_full
@@ -55,7 +56,7 @@ def _store(history: str | None) -> HistoryStore:
     return open_history(history)
 
 
-@app.command("list")
+@app.command("list", cls=PlainCommand)
 def list_cmd(history: HistoryOpt = None, estate: EstateOpt = None,
              limit: Annotated[int | None, typer.Option("--limit", min=1, metavar="N")] = None,
              as_json: JsonOpt = False) -> None:
@@ -77,7 +78,7 @@ def list_cmd(history: HistoryOpt = None, estate: EstateOpt = None,
     print_table(table, out)
 
 
-@app.command("show")
+@app.command("show", cls=PlainCommand)
 def show_cmd(run: Annotated[str, typer.Argument(metavar="RUN", help="Run id or a prefix.")],
              history: HistoryOpt = None, as_json: JsonOpt = False) -> None:
     """One recorded audit: times, versions, hashes, scope, scores."""
@@ -95,9 +96,11 @@ def show_cmd(run: Annotated[str, typer.Argument(metavar="RUN", help="Run id or a
                   f"{percent(p.get('coverage'))}) {p.get('title')}", markup=False)
 
 
-@app.command("diff")
-def diff_cmd(first: Annotated[str | None, typer.Argument(metavar="[A]")] = None,
-             second: Annotated[str | None, typer.Argument(metavar="[B]")] = None,
+@app.command("diff", cls=PlainCommand)
+def diff_cmd(first: Annotated[str | None, typer.Argument(
+                 metavar="A", help="The earlier run (default: the full audit before B).")] = None,
+             second: Annotated[str | None, typer.Argument(
+                 metavar="B", help="The later run (default: the last full audit).")] = None,
              history: HistoryOpt = None, estate: EstateOpt = None,
              as_json: JsonOpt = False) -> None:
     """What changed from audit A to audit B (default: the last two full audits)."""
@@ -139,7 +142,7 @@ def _print_diff(found: HistoryDiff) -> None:
                       f"{c.after or 'gone'}{age}", markup=False)
 
 
-@app.command("open")
+@app.command("open", cls=PlainCommand)
 def open_cmd(history: HistoryOpt = None, estate: EstateOpt = None,
              as_json: JsonOpt = False) -> None:
     """Every open finding (fail, warn, error) with its age, oldest first."""
@@ -159,7 +162,7 @@ def open_cmd(history: HistoryOpt = None, estate: EstateOpt = None,
     print_table(table, out)
 
 
-@app.command("report")
+@app.command("report", cls=PlainCommand)
 def report_cmd(run: Annotated[str, typer.Argument(metavar="RUN", help="Run id or a prefix.")],
                out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR")],
                history: HistoryOpt = None,
@@ -171,7 +174,7 @@ def report_cmd(run: Annotated[str, typer.Argument(metavar="RUN", help="Run id or
     _written(paths, as_json)
 
 
-@app.command("export")
+@app.command("export", cls=PlainCommand)
 def export_cmd(out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FILE")],
                history: HistoryOpt = None, estate: EstateOpt = None,
                fmt: Annotated[str, typer.Option("--format", metavar="FORMAT",
@@ -182,7 +185,7 @@ def export_cmd(out_path: Annotated[Path, typer.Option("--out", "-o", metavar="FI
     _written([path], as_json)
 
 
-@app.command("dashboard")
+@app.command("dashboard", cls=PlainCommand)
 def dashboard_cmd(out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR")],
                   history: HistoryOpt = None, estate: EstateOpt = None,
                   reports: Annotated[int, typer.Option(
