@@ -98,7 +98,8 @@ def show_cmd(run: Annotated[str, typer.Argument(metavar="RUN", help="Run id or a
 
 @app.command("diff", cls=PlainCommand)
 def diff_cmd(first: Annotated[str | None, typer.Argument(
-                 metavar="A", help="The earlier run (default: the full audit before B).")] = None,
+                 metavar="A", help="The earlier run; given alone, the run compared with the "
+                 "full audit before it.")] = None,
              second: Annotated[str | None, typer.Argument(
                  metavar="B", help="The later run (default: the last full audit).")] = None,
              history: HistoryOpt = None, estate: EstateOpt = None,
