@@ -170,11 +170,7 @@ def main() -> None:
                          inventory_bytes=b"estate: bench\n", rulepack_sha256="0" * 64,
                          ran_at=last.now)
     start = time.perf_counter()
-    if "HISTORY_BENCH_PROFILE" in __import__("os").environ:
-        import cProfile
-        cProfile.runctx("record_audit(store, record)", globals(), locals(), "/tmp/hist_rec.prof")
-    else:
-        record_audit(store, record)
+    record_audit(store, record)
     took_record = time.perf_counter() - start
     base = baseline(last.findings, folder)
     print(bench(f"history record {args.findings} findings", took_record, "s", 1.0,
