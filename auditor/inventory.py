@@ -279,6 +279,14 @@ class Delivery(Model):
     timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 30
 
 
+class HistorySettings(Model):
+    """Where `auditor audit` records its history (docs/history.md): a store URL without a
+    password, and the credential its password comes from."""
+
+    url: Annotated[str, Field(min_length=1, max_length=2000)]
+    credential: Credential | None = None
+
+
 class Inventory(Model):
     """The whole estate. The inventory is authoritative for which stores exist."""
 
@@ -296,6 +304,8 @@ class Inventory(Model):
                                      "this file")
     records: PathText | None = Field(default=None, description="records file or folder")
     delivery: Delivery | None = None
+    history: HistorySettings | None = Field(default=None, description="the audit history "
+                                            "store (default: a SQLite file per user)")
 
     def site_of_pool(self, fqdn: str | None) -> str | None:
         """The site a pool belongs to."""

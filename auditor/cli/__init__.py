@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli import lab_lync, lab_sql, remediate, schedule
+from auditor.cli import history, lab_lync, lab_sql, remediate, schedule
 from auditor.cli.audit import (
     DEMO_ESTATES,
     ReportOptions,
@@ -91,6 +91,7 @@ app.add_typer(records_app, name="records")
 app.add_typer(lab_app, name="lab")
 app.add_typer(remediate.app, name="remediate")
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(history.app, name="history")
 rules_app.command("list")(rules_list)
 rules_app.command("show", short_help="A rule's documentation.", cls=PlainCommand)(rules_show)
 rules_app.command("doc")(rules_doc)

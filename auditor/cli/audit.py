@@ -29,6 +29,7 @@ from auditor.cli.common import (
     print_summary,
     say,
 )
+from auditor.cli.history_audit import AuditHistory, HistoryOpt, NoHistoryOpt, open_history
 from auditor.cli.problems import print_problems
 from auditor.cli.unattended import DatedOpt, MailToOpt, MailWhenOpt, MetricsOpt, Unattended
 from auditor.engine.selection import select
@@ -36,6 +37,7 @@ from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle, write_bundle
 from auditor.facts import derive_facts
 from auditor.gates import Gates
+from auditor.history.model import HistorySnapshot
 from auditor.inventory import LoadedInventory
 from auditor.manifest import check_against_manifest
 from auditor.outfolder import (
@@ -154,7 +156,8 @@ def parse_formats(value: str) -> set[OutputFormat]:
 def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
                  bundle: tuple[EvidenceBundle, bytes] | None, out_dir: Path,
                  formats: set[OutputFormat], generated_at: dt.datetime,
-                 options: ReportOptions = ReportOptions()) -> list[Path]:
+                 options: ReportOptions = ReportOptions(),
+                 snapshot: HistorySnapshot | None = None) -> list[Path]:
     try:
         appendix = AppendixMode(options.appendix)
     except ValueError:
@@ -165,9 +168,19 @@ def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
     view = build_view(results, toolkit.pack, loaded.inventory, bundle[0] if bundle else None,
                       generated_at, responses=responses, appendix_mode=appendix,
                       appendix_rows=options.appendix_rows,
-                      evidence_bytes=bundle[1] if bundle else None)
+                      evidence_bytes=bundle[1] if bundle else None,
+                      history=[(p.at.date(), p.score) for p in snapshot.trend
+                               if p.score is not None] if snapshot else (),
+                      since=snapshot.since if snapshot else None,
+                      trend=snapshot.trend if snapshot else ())
     with _step("rendering the report"):
         return write_report(view, results_bytes(results), out_dir, formats)
+
+
+def report_settings(options: ReportOptions, formats: set[OutputFormat]) -> dict[str, object]:
+    """How a report was rendered, as history keeps it to render it again."""
+    return {"appendix": options.appendix, "appendix_rows": options.appendix_rows,
+            "formats": sorted(f.value for f in formats | {OutputFormat.JSON})}
 
 
 def _print_written(paths: list[Path]) -> None:
@@ -232,11 +245,16 @@ def audit_cmd(
     dated: DatedOpt = False,
     mail_to: MailToOpt = None,
     mail_when: MailWhenOpt = MailWhen.ALWAYS,
+    history: HistoryOpt = None,
+    no_history: NoHistoryOpt = False,
 ) -> None:
-    """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf."""
+    """Collect, evaluate and report: evidence.json, results.json, report.html, report.pdf;
+    then record the audit into the history (docs/history.md)."""
     run_options = Unattended(Gates(fail_under, fail_on, fail_on_new), metrics, dated,
                              tuple(mail_to or ()), mail_when)
-    target, previous = run_options.start(out_dir)
+    target = run_options.target(out_dir)
+    previous: list[Results | None] = []
+
     def run(folder: Path) -> AuditRun:
         wanted = parse_formats(formats)
         at = parse_now(now)
@@ -245,6 +263,7 @@ def audit_cmd(
         loaded = toolkit.load_inventory(inventory)
         run_options.check(loaded.inventory, wanted)
         found = toolkit.load_waivers(loaded, waivers)
+        past = None if no_history else AuditHistory(open_history(history, loaded))
         started = dt.datetime.now(dt.UTC)
         with collection_progress() as progress:
             bundle = collect_bundle(toolkit, loaded, replay, started, progress)
@@ -252,16 +271,27 @@ def audit_cmd(
         evidence_path = folder / "evidence.json"
         digest = write_bundle(bundle, evidence_path)
         checkpoint("evidence")
-        results = toolkit.evaluate(bundle, digest, loaded, found, at, scope)
-        _write_audit(toolkit, results, loaded, (bundle, evidence_path.read_bytes()),
-                     folder, wanted | {OutputFormat.JSON}, dt.datetime.now(dt.UTC),
-                     ReportOptions(responses, appendix, appendix_rows))
+        # The report is rendered from results and evidence as their files hold them (keys
+        # sorted), so it is the one `auditor report` and `auditor history report` render.
+        results = Results.model_validate_json(
+            results_bytes(toolkit.evaluate(bundle, digest, loaded, found, at, scope)))
+        previous.append(past.previous_full(results) if past else run_options.previous(out_dir))
+        options = ReportOptions(responses, appendix, appendix_rows)
+        generated_at = dt.datetime.now(dt.UTC)
+        _write_audit(toolkit, results, loaded, _checked_bundle(evidence_path),
+                     folder, wanted | {OutputFormat.JSON}, generated_at, options,
+                     past.take_snapshot(results) if past else None)
+        if past is not None:
+            past.record(results, toolkit.pack, loaded, evidence_path.read_bytes(), started,
+                        generated_at, report_settings(options, wanted),
+                        responses.read_bytes() if responses else None)
+            checkpoint("history")
         facts = derive_facts(bundle, loaded.inventory, results.now)
         return AuditRun(results, facts, started, dt.datetime.now(dt.UTC))
     audit, paths = _in_folder(target, "audit", run)
     _print_written(paths)
     print_summary(audit.results)
-    raise typer.Exit(run_options.finish(audit, out_dir, target, previous))
+    raise typer.Exit(run_options.finish(audit, out_dir, target, previous[0]))
 
 
 def report_cmd(

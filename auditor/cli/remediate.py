@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from auditor.cli.common import ExitCode, InventoryOpt, _guarded, err, out
+from auditor.cli.history_audit import remember_remediation
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle
 from auditor.facts import derive_facts
@@ -189,6 +190,7 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
         actions=runs, verification=verification)
     write_run(record, out_dir / "remediation.json")
     journal.write("done", run_id=run_id, at=record.finished_at)
+    remember_remediation(loaded, record, (out_dir / "remediation.json").read_bytes())
     _print_run(record)
     out.print(f"wrote {out_dir / 'remediation.json'}", markup=False)
     ok = all(r.outcome is ActionOutcome.SUCCEEDED for r in runs) and all(

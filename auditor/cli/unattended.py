@@ -57,12 +57,16 @@ class Unattended:
     mail_to: tuple[str, ...]
     mail_when: MailWhen
 
-    def start(self, out_dir: Path) -> tuple[Path, Results | None]:
-        """The folder this run writes, and the previous audit's results when it can tell."""
+    def target(self, out_dir: Path) -> Path:
+        """The folder this run writes: --out itself, or a new dated folder under it."""
         if not self.dated:
-            return out_dir, None
+            return out_dir
         _guarded(lambda: out_dir.mkdir(parents=True, exist_ok=True))
-        return dated_folder(out_dir, dt.datetime.now(dt.UTC)), _previous(out_dir)
+        return dated_folder(out_dir, dt.datetime.now(dt.UTC))
+
+    def previous(self, out_dir: Path) -> Results | None:
+        """Without history (--no-history), the audit `--out/latest` names, when --dated."""
+        return _previous(out_dir) if self.dated else None
 
     def check(self, inventory: Inventory, formats: set[OutputFormat]) -> None:
         """Refuse, before collecting, what could only fail at the end."""

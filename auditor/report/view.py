@@ -14,6 +14,7 @@ from auditor.engine.rules import RulePack
 from auditor.evidence import EvidenceBundle
 from auditor.facts import Facts, derive_facts
 from auditor.findings import Finding, Status
+from auditor.history.model import SinceLastAudit, TrendPoint
 from auditor.inventory import Inventory
 from auditor.report import summary as parts
 from auditor.report.appendix import DEFAULT_MAX_ROWS, AppendixMode, appendix
@@ -37,6 +38,7 @@ from auditor.report.sections import (
     table_of_contents,
     waiver_state,
 )
+from auditor.report.since import since_view
 from auditor.report.text import grade, when
 from auditor.results import Results, opinion_of
 
@@ -49,12 +51,14 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
                history: Sequence[tuple[dt.date, float]] = (),
                appendix_mode: AppendixMode = AppendixMode.FULL,
                appendix_rows: int = DEFAULT_MAX_ROWS, evidence_bytes: bytes | None = None,
-               facts: Facts | None = None) -> ReportView:
+               facts: Facts | None = None, since: SinceLastAudit | None = None,
+               trend: Sequence[TrendPoint] = ()) -> ReportView:
     """The one view model of a report; `generated_at` is passed in so output is reproducible.
 
     `responses` come from a management responses file (load_responses), `history` is the
     (date, score) of past audits for the trend chart, `evidence_bytes` the bundle file to attach
-    to the archival PDF (checked against results.bundle_sha256).
+    to the archival PDF (checked against results.bundle_sha256); `since` and `trend` are the
+    history snapshot's change since the last audit and its past full audits.
     """
     when(generated_at)  # refuses a naive time before any work is done
     if facts is None and bundle is not None:
@@ -120,4 +124,5 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
                                for r in index.unused()),
         signoff=parts.SIGN_OFF,
         appendix=appendix(evidence.pairs(), appendix_mode, appendix_rows),
-        embedded=embedded, evidence_note=evidence_note, partial=partial)
+        embedded=embedded, evidence_note=evidence_note, partial=partial,
+        since=since_view(since, trend))
