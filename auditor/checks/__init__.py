@@ -9,6 +9,7 @@ from auditor.checks import (
     acl,
     backups,
     exports,
+    fullbackup,
     integrity,
     logchain,
     lync,
@@ -22,8 +23,8 @@ from auditor.checks import (
 )
 from auditor.engine.registry import CheckKind, build_registry
 
-_MODULES = (backups, logchain, schedule, integrity, storage, space, restore, placement, lync,
-            exports, acl, records, versions)
+_MODULES = (fullbackup, backups, logchain, schedule, integrity, storage, space, restore,
+            placement, lync, exports, acl, records, versions)
 
 
 def check_kinds() -> Mapping[str, CheckKind[Any]]:
