@@ -22,6 +22,7 @@ from auditor.connect.secrets import refusal
 from auditor.errors import InputError, in_line_order, raise_all, reads_input
 from auditor.limits import Id, Name, PathText, Text
 from auditor.stores import expand_stores, unknown_store
+from auditor.validation import field_places
 from auditor.yamlio import LineMap, dotted, line_of, load_yaml, validate
 
 Fqdn = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
@@ -314,7 +315,9 @@ def load_inventory(path: Path) -> LoadedInventory:
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise InputError(path, "the inventory must be a mapping", line=1)
-    inventory = validate(Inventory, data, path, lines)
+    # An unknown field says where that field belongs (a window under servers[], pools nested
+    # under sites[]...): the places come from the models themselves, so they stay true.
+    inventory = validate(Inventory, data, path, lines, places=field_places(Inventory))
     raise_all(in_line_order(_cross_check(inventory, path, lines)))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return LoadedInventory(inventory=inventory, path=path, sha256=digest, lines=lines)
