@@ -1,7 +1,8 @@
 """Rule cases (tests/cases/*.yaml): raw evidence rows in, expected status per subject out.
 
 A case file holds `rule:` and `cases:`; each case has `name`, `now`, optional `inventory`
-(else tests/cases/_inventory.yaml), `observations` and `expect` ({subject id: status}).
+(else tests/cases/_inventory.yaml), `observations` and `expect` ({subject id: status}), and
+optionally `messages` ({subject id: the finding's exact message}).
 An observation is {source, probe, target, rows} or {..., status, error}. Rows are merged over
 the per-probe defaults of tests/cases/_defaults*.yaml, so a case spells out only the columns
 that matter to it; everything else is a realistic, harmless value.

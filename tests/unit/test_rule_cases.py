@@ -18,6 +18,8 @@ def test_rule_case(case: RuleCase) -> None:
            for subject in expected}
     detail = {s: findings[s].message for s in expected if s in findings}
     assert got == expected, detail
+    messages: dict[str, str] = case.raw.get("messages", {})
+    assert {s: findings[s].message for s in messages if s in findings} == messages
 
 
 def test_every_rule_has_pass_fail_and_error_cases() -> None:
