@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -15,10 +16,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from auditor.connect.secrets import refusal
 from auditor.errors import InputError, in_line_order, raise_all, reads_input
 from auditor.limits import Id, Name, PathText, Text
+from auditor.stores import expand_stores, unknown_store
+from auditor.validation import field_places
 from auditor.yamlio import LineMap, dotted, line_of, load_yaml, validate
 
 Fqdn = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
@@ -28,11 +32,15 @@ ServerName = Annotated[str, StringConstraints(
 UncPath = Annotated[str, StringConstraints(pattern=r"^\\\\[^\\]+\\.+", max_length=260)]
 TimeOfDay = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
-REQUIRED_STORES = frozenset({"xds", "lis", "rtcxds", "rtcshared", "rgsconfig", "lcscdr",
-                             "qoemetrics", "lcslog", "mgc"})
-TRANSIENT_STORES = frozenset({"rtcdyn", "rtcab", "cpsdyn", "rgsdyn", "mgccomp"})
-LOCAL_STORES = frozenset({"rtc", "lyss"})
-KNOWN_STORES = REQUIRED_STORES | TRANSIENT_STORES | LOCAL_STORES
+def _store_name(name: str) -> str:
+    refused = unknown_store(name)
+    if refused:
+        raise PydanticCustomError("unknown_store", refused)
+    return name
+
+
+# A database name or a Topology Builder store kind (auditor.stores, docs/inventory.md).
+StoreName = Annotated[Id, AfterValidator(_store_name)]
 
 
 class Model(BaseModel):
@@ -82,11 +90,25 @@ class Credential(Model):
         return self
 
 
+class BackupWindow(Model):
+    """Low-usage hours, on the server's local clock; may wrap midnight."""
+
+    start: TimeOfDay
+    end: TimeOfDay
+
+
+def _window_field(place: str) -> Any:
+    return Field(default=None, description=f"this {place}'s backup window: shorthand for a "
+                 f"policy.overrides entry naming the {place} with this backup_window "
+                 "(docs/inventory.md)")
+
+
 class Site(Model):
     """A Lync site (central site)."""
 
     id: Id
     name: Name | None = None
+    backup_window: BackupWindow | None = _window_field("site")
 
 
 class Pool(Model):
@@ -96,6 +118,7 @@ class Pool(Model):
     site: Id
     business_critical: bool = False
     backup_pool: Fqdn | None = None
+    backup_window: BackupWindow | None = _window_field("pool")
 
 
 class Server(Model):
@@ -116,7 +139,9 @@ class SqlInstance(Model):
     role: Annotated[InstanceRole, Field(strict=False)]
     site: Id | None = None
     pool: Fqdn | None = None
-    stores: list[Id] = Field(default_factory=list)
+    stores: list[StoreName] = Field(default_factory=list, description="the Lync stores it "
+                                    "holds: database names or Topology Builder store kinds, "
+                                    "each kind expanded to its databases (docs/inventory.md)")
     connection: Text | None = Field(default=None, description="ODBC connection string to msdb, "
                                    "without a password")
     credential: Credential | None = None
@@ -127,6 +152,12 @@ class SqlInstance(Model):
                           "opt-out for old servers and is shown in the report")
     login_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 15
     query_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 120
+    backup_window: BackupWindow | None = _window_field("instance")
+
+    @field_validator("stores")
+    @classmethod
+    def _expand(cls, value: list[str]) -> list[str]:
+        return expand_stores(value)
 
     @field_validator("connection")
     @classmethod
@@ -135,13 +166,6 @@ class SqlInstance(Model):
         if refused:
             raise ValueError(refused)  # names the keyword, never the value
         return value
-
-    @model_validator(mode="after")
-    def _checks(self) -> Self:
-        unknown = [s for s in self.stores if s.lower() not in KNOWN_STORES]
-        if unknown:
-            raise ValueError(f"unknown Lync store {unknown[0]!r}")
-        return self
 
 
 class BackupDestination(Model):
@@ -158,13 +182,6 @@ class ExportShare(Model):
 
     unc: UncPath
     host: Fqdn | None = None
-
-
-class BackupWindow(Model):
-    """Low-usage hours, on the server's local clock; may wrap midnight."""
-
-    start: TimeOfDay
-    end: TimeOfDay
 
 
 RuleParams = dict[str, dict[str, Any]]
@@ -341,7 +358,9 @@ def load_inventory(path: Path) -> LoadedInventory:
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise InputError(path, "the inventory must be a mapping", line=1)
-    inventory = validate(Inventory, data, path, lines)
+    # An unknown field says where that field belongs (a window under servers[], pools nested
+    # under sites[]...): the places come from the models themselves, so they stay true.
+    inventory = validate(Inventory, data, path, lines, places=field_places(Inventory))
     raise_all(in_line_order(_cross_check(inventory, path, lines)))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return LoadedInventory(inventory=inventory, path=path, sha256=digest, lines=lines)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.checks import check_kinds
+from auditor.checks.subjects import unlisted_stores
 from auditor.collect.base import CollectContext, Collector, Progress, no_progress
 from auditor.collect.lync import LyncCollector
 from auditor.collect.records import collect_records
@@ -24,7 +25,7 @@ from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, Observation, Source
 from auditor.facts import derive_facts
 from auditor.inventory import LoadedInventory, load_inventory
-from auditor.results import Results, build_results
+from auditor.results import Results, UnlistedStore, build_results
 
 
 class Toolkit:
@@ -68,7 +69,11 @@ class Toolkit:
                              estate=loaded.inventory.estate.name,
                              estate_id=loaded.inventory.estate.id, now=at,
                              collected_at=bundle.collected_at, bundle_sha256=bundle_sha256,
-                             inventory_sha256=loaded.sha256, scope=scope)
+                             inventory_sha256=loaded.sha256, scope=scope,
+                             unlisted_stores=[UnlistedStore(
+                                 subject=db.subject.id, instance=db.facts.instance.server_name,
+                                 database=db.name, store_class=db.kind.value)
+                                 for db in unlisted_stores(facts)])
 
 
 def same_estate(what: str, estate_id: str | None, name: str, loaded: LoadedInventory) -> None:

@@ -70,6 +70,20 @@ class WaiverStatus(BaseModel):
                              "instance's databases")
 
 
+class UnlistedStore(BaseModel):
+    """A database named like a Lync store on a back_end, monitoring, archiving or
+    persistent_chat instance, which the inventory's `stores:` omits: it is judged as that store
+    all the same (a transient store by DR-060 only)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject: str = Field(description="database:HOST\\INSTANCE/db")
+    instance: str
+    database: str = Field(description="the name as sys.databases spells it")
+    store_class: str = Field(description="how the rules treat it: required, transient, "
+                             "offline, mirror, local or unknown (rules.md \"Subjects\")")
+
+
 class Results(BaseModel):
     """The whole evaluation. Deterministic: same bundle, rules, inventory and now -> same bytes."""
 
@@ -97,12 +111,16 @@ class Results(BaseModel):
     rules: list[RuleSummary]
     findings: list[Finding]
     waivers: list[WaiverStatus]
+    unlisted_stores: list[UnlistedStore] = Field(
+        default_factory=list, description="Lync stores found on the audited instances that the "
+        "inventory's `stores:` omits (added in 2026-12; absent means none or an older file)")
 
 
 def build_results(*, findings: Sequence[Finding], pack: RulePack, waivers: Sequence[Waiver],
                   estate: str, now: dt.datetime, collected_at: dt.datetime, bundle_sha256: str,
                   inventory_sha256: str, estate_id: str | None = None,
-                  scope: AuditScope = FULL_SCOPE) -> Results:
+                  scope: AuditScope = FULL_SCOPE,
+                  unlisted_stores: Sequence[UnlistedStore] = ()) -> Results:
     """Scores and summaries from findings; a partial scope lists only the rules, practices
     and waivers it selected."""
     selected = [r for r in pack.rules if scope.selects(r)]
@@ -131,7 +149,7 @@ def build_results(*, findings: Sequence[Finding], pack: RulePack, waivers: Seque
         opinion=audit_opinion(findings, complete=scope.complete, coverage=overall.coverage),
         by_practice=practices, by_site=rollup(findings, lambda f: f.subject.site),
         by_pool=rollup(findings, lambda f: f.subject.pool), rules=rules, findings=list(findings),
-        waivers=_waiver_statuses(findings, kept, now))
+        waivers=_waiver_statuses(findings, kept, now), unlisted_stores=list(unlisted_stores))
 
 
 def opinion_of(results: Results) -> Opinion:

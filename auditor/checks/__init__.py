@@ -10,6 +10,7 @@ from auditor.checks import (
     backups,
     damage,
     exports,
+    fullbackup,
     integrity,
     logchain,
     lync,
@@ -23,8 +24,8 @@ from auditor.checks import (
 )
 from auditor.engine.registry import CheckKind, build_registry
 
-_MODULES = (backups, logchain, schedule, integrity, damage, storage, space, restore, placement,
-            lync, exports, acl, records, versions)
+_MODULES = (fullbackup, backups, logchain, schedule, integrity, damage, storage, space, restore,
+            placement, lync, exports, acl, records, versions)
 
 
 def check_kinds() -> Mapping[str, CheckKind[Any]]:

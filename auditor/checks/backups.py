@@ -12,13 +12,11 @@ from pydantic import Field, model_validator
 
 from auditor.checks.subjects import (
     SYSTEM_DATABASES,
-    DbClass,
     LyncDatabase,
     audited_instances,
     backup_gate,
     database_future,
     database_subject,
-    future_gate,
     history_gate,
     lync_databases,
 )
@@ -43,64 +41,6 @@ def describe_age(delta: dt.timedelta) -> str:
     if minutes >= 48 * 60:
         return f"{minutes // (24 * 60)} d {minutes // 60 % 24} h"
     return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-class FullBackupWithin(Params):
-    """BR-001: the newest full backup must have finished within max_age_hours."""
-
-    max_age_hours: float = Field(default=26, gt=0, le=24 * 30)
-
-
-def _full_backups(backups: tuple[Backup, ...], name: str) -> list[Backup]:
-    return [b for b in backups if b.type == "D" and b.database_name.lower() == name.lower()]
-
-
-@check_kind("full_backup_within", FullBackupWithin)
-def full_backup_within(facts: Facts, params: ParamsFor[FullBackupWithin]) -> Iterator[Verdict]:
-    """Each required Lync store has a full, chain, undamaged backup newer than the limit."""
-    for db in lync_databases(facts):
-        yield _full_backup_verdict(db, params(db.scope))
-
-
-def _full_backup_verdict(db: LyncDatabase, params: FullBackupWithin) -> Verdict:
-    if db.kind is DbClass.OFFLINE:
-        return db.verdict(Status.WARN, f"{db.reason}: required and unprotected while offline")
-    if db.kind in (DbClass.MISSING, DbClass.UNKNOWN):
-        return db.verdict(Status.ERROR, db.reason)
-    if db.kind is not DbClass.REQUIRED:
-        return db.verdict(Status.NOT_APPLICABLE, db.reason)
-    expected = f"a full backup finished within {params.max_age_hours:g} h"
-    known = known_history(db, expected)
-    if isinstance(known, Verdict):
-        return known
-    future = future_gate(db)
-    if future is not None:
-        return future
-    history, last = known
-    ids = history.evidence_ids + last.evidence_ids
-    fulls = _full_backups(history.value, db.name)
-    good = [b for b in fulls if not b.is_copy_only and not b.is_damaged]
-    if good:
-        newest = max(good, key=lambda b: b.finished_at)
-        age = db.clock.age(newest.finished_at)
-        observed = {"last_full_finished": newest.finished_at.isoformat(), "age_hours": hours(age)}
-        if age <= dt.timedelta(hours=params.max_age_hours):
-            return db.verdict(Status.PASS, f"last full backup finished {describe_age(age)} ago",
-                              observed, expected, ids)
-        return db.verdict(Status.FAIL, f"last full backup finished {describe_age(age)} ago, "
-                          f"over the {params.max_age_hours:g} h limit", observed, expected, ids)
-    ever = last.value.get((db.name.lower(), "D"))
-    copy_only = [b for b in fulls if b.is_copy_only]
-    note = " (only copy-only fulls, which are outside the backup chain)" if copy_only else ""
-    if any(b.is_damaged for b in fulls):
-        note = " (the recent fulls are marked damaged)"
-    if ever is None:
-        return db.verdict(Status.FAIL, f"never backed up (no full backup in msdb){note}",
-                          {"last_full_finished": None}, expected, ids)
-    age = db.clock.age(ever.finished_at)
-    return db.verdict(Status.FAIL, f"last full backup finished {describe_age(age)} ago{note}",
-                      {"last_full_finished": ever.finished_at.isoformat(), "age_hours": hours(age)},
-                      expected, ids)
 
 
 # --- shared helpers of the P1 checks ------------------------------------------------------
@@ -355,5 +295,5 @@ def _system_verdict(inst: InstanceFacts, name: str, clock: AuditClock,
             "day limit", observed, expected, ids)
 
 
-KINDS: tuple[CheckKind[Any], ...] = (full_backup_within, full_backup_on_most_days,
+KINDS: tuple[CheckKind[Any], ...] = (full_backup_on_most_days,
                                      log_backup_within, system_database_backup_within)

@@ -43,7 +43,8 @@ def mirror_synchronized_backups_follow_principal(
 def _mirror_verdict(facts: Facts, db: LyncDatabase, p: MirrorParams) -> Verdict:
     if db.kind is DbClass.UNKNOWN:
         return db.verdict(Status.ERROR, db.reason)
-    if db.kind in (DbClass.LOCAL, DbClass.NOT_LYNC, DbClass.SYSTEM):
+    if db.kind in (DbClass.LOCAL, DbClass.NOT_LYNC, DbClass.SYSTEM) or (
+            db.kind is DbClass.TRANSIENT and not db.listed):
         return db.verdict(Status.NOT_APPLICABLE, db.reason)
     if db.state is None:  # missing from sys.databases (or a transient store not created)
         return db.verdict(Status.NOT_APPLICABLE, f"{db.reason}; nothing to mirror")

@@ -13,15 +13,16 @@ from auditor.facts import AuditClock, Facts, InstanceFacts, Known, Unknown
 from auditor.facts.clock import Future
 from auditor.facts.sql import DatabaseState
 from auditor.findings import Status, Subject, SubjectType, Verdict
-from auditor.inventory import (
-    LOCAL_STORES,
-    TRANSIENT_STORES,
-    InstanceRole,
-    Inventory,
-    SqlInstance,
-)
+from auditor.inventory import InstanceRole, Inventory, SqlInstance
+from auditor.stores import KNOWN_STORES, LOCAL_STORES, TRANSIENT_STORES
 
 SYSTEM_DATABASES = ("master", "model", "msdb")
+# Roles whose databases named like a Lync store are that store even when `stores:` omits them
+# (never restore_test, whose restored copies keep their names; mirror and front_end_local
+# copies follow their principal's and the Front End's own rules).
+FINDS_UNLISTED = frozenset({InstanceRole.BACK_END, InstanceRole.MONITORING,
+                            InstanceRole.ARCHIVING, InstanceRole.PERSISTENT_CHAT})
+UNLISTED_TRANSIENT = "transient store missing from the inventory's stores: judged by DR-060 only"
 RESTORING = 1
 OFFLINE = 6
 MIRROR_ROLE = 2
@@ -54,6 +55,7 @@ class LyncDatabase:
     reason: str
     evidence_ids: tuple[str, ...]
     clock: AuditClock
+    listed: bool = True  # False: a known Lync store that the inventory's `stores:` omits
 
     def verdict(self, status: Status, message: str, observed: Any = None, expected: Any = None,
                 evidence_ids: tuple[str, ...] = ()) -> Verdict:
@@ -121,6 +123,11 @@ def lync_databases(facts: Facts) -> Iterator[LyncDatabase]:
         yield from instance_databases(facts.inventory, inst, facts.clock)
 
 
+def unlisted_stores(facts: Facts) -> Iterator[LyncDatabase]:
+    """The Lync stores found on audited instances that the inventory's `stores:` omits."""
+    return (db for db in lync_databases(facts) if not db.listed)
+
+
 def instance_databases(inventory: Inventory, inst: InstanceFacts,
                         clock: AuditClock) -> Iterator[LyncDatabase]:
     cfg = inst.instance
@@ -135,12 +142,19 @@ def instance_databases(inventory: Inventory, inst: InstanceFacts,
         for key, state in sorted(dbs.value.items()):
             if key in listed or key == "tempdb" or state.is_snapshot:
                 continue
+            subject, scope = database_subject(inventory, cfg, state.name)
+            if key in KNOWN_STORES and cfg.role in FINDS_UNLISTED:
+                kind, _, reason, ids = _classify(cfg, state.name, dbs, mirroring)
+                if kind is DbClass.TRANSIENT:
+                    reason = UNLISTED_TRANSIENT
+                yield LyncDatabase(subject, scope, inst, state.name, kind, state, reason, ids,
+                                   clock, listed=False)
+                continue
             kind = DbClass.SYSTEM if key in SYSTEM_DATABASES else DbClass.NOT_LYNC
             if cfg.role is InstanceRole.FRONT_END_LOCAL:
                 kind = DbClass.LOCAL if kind is DbClass.NOT_LYNC else kind
             reason = ("system database" if kind is DbClass.SYSTEM
                       else "not a Lync store (not scored)")
-            subject, scope = database_subject(inventory, cfg, state.name)
             yield LyncDatabase(subject, scope, inst, state.name, kind, state, reason,
                                dbs.evidence_ids, clock)
 

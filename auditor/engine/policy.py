@@ -18,6 +18,34 @@ P = TypeVar("P", bound=BaseModel)
 WINDOW_FIELD = "backup_window"
 
 
+ShorthandLoc = tuple[str, int]
+
+
+def window_shorthands(inventory: Inventory) -> list[tuple[ShorthandLoc, PolicyOverride]]:
+    """Each backup_window written on a site, pool or instance, with where it is written, as
+    the policy override it stands for."""
+    out: list[tuple[ShorthandLoc, PolicyOverride]] = []
+    for i, site in enumerate(inventory.sites):
+        if site.backup_window:
+            out.append((("sites", i), PolicyOverride(site=site.id,
+                                                     backup_window=site.backup_window)))
+    for i, pool in enumerate(inventory.pools):
+        if pool.backup_window:
+            out.append((("pools", i), PolicyOverride(pool=pool.fqdn,
+                                                     backup_window=pool.backup_window)))
+    for i, inst in enumerate(inventory.sql_instances):
+        if inst.backup_window:
+            out.append((("sql_instances", i), PolicyOverride(instance=inst.server_name,
+                                                             backup_window=inst.backup_window)))
+    return out
+
+
+def policy_overrides(inventory: Inventory) -> list[PolicyOverride]:
+    """policy.overrides, then the backup_window shorthands (validate_policy refuses a scope
+    given a window both ways, so their order does not decide anything)."""
+    return [*inventory.policy.overrides, *(o for _, o in window_shorthands(inventory))]
+
+
 def _window(window: BackupWindow | None) -> dict[str, Any]:
     return {WINDOW_FIELD: window.model_dump()} if window else {}
 
@@ -40,11 +68,12 @@ def params_resolver(rule: Rule, model: type[P], inventory: Inventory,
     if takes_window:
         base.update(_window(inventory.policy.backup_window))
     base.update(inventory.policy.rules.get(rule.id, {}))
+    overrides = policy_overrides(inventory)
     cache: dict[bytes, P] = {}
 
     def resolve(scope: Scope) -> P:
         merged = dict(base)
-        applicable = sorted(((rank, i, o) for i, o in enumerate(inventory.policy.overrides)
+        applicable = sorted(((rank, i, o) for i, o in enumerate(overrides)
                              if (rank := _matches(o, scope))), key=lambda t: (t[0], t[1]))
         for _, _, override in applicable:
             if takes_window:
@@ -85,4 +114,25 @@ def validate_policy(rules: Sequence[Rule], models: Mapping[str, type[BaseModel]]
                 models[rule.check].model_validate({**rule.params, **values})
             except ValidationError as exc:
                 errors += validation_errors(exc, loaded.path, loaded.lines, loc)
-    raise_all(in_line_order(errors))
+    raise_all(in_line_order(errors + _window_twice(loaded)))
+
+
+def _scope_key(o: PolicyOverride) -> tuple[str | None, ...]:
+    return tuple(v.lower() if v else None for v in (o.site, o.pool, o.instance, o.database))
+
+
+def _window_twice(loaded: LoadedInventory) -> list[InputError]:
+    """A backup_window written on a site, pool or instance and again in policy.overrides for
+    the same scope: which one holds would depend on the order of the file, so refuse it."""
+    errors = []
+    overrides = loaded.inventory.policy.overrides
+    for where, shorthand in window_shorthands(loaded.inventory):
+        for j, o in enumerate(overrides):
+            if o.backup_window and _scope_key(o) == _scope_key(shorthand):
+                loc: Loc = (*where, WINDOW_FIELD)
+                other: Loc = ("policy", "overrides", j, WINDOW_FIELD)
+                errors.append(InputError(
+                    loaded.path, f"also set by {dotted(other)} (line "
+                    f"{line_of(loaded.lines, other)}): keep one of the two",
+                    line=line_of(loaded.lines, loc), field=dotted(loc)))
+    return errors

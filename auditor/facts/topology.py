@@ -17,6 +17,7 @@ from auditor.canonical import JsonValue
 from auditor.evidence import Observation
 from auditor.facts.base import BadValueError, as_list, as_opt_str, as_str, col
 from auditor.inventory import InstanceRole, Inventory, Server, SqlInstance
+from auditor.stores import STORE_KINDS
 
 Row = Mapping[str, JsonValue]
 
@@ -126,16 +127,9 @@ def _caseless(name: str) -> tuple[str, str]:
 
 # --- comparing with the inventory ------------------------------------------------------------
 
-# Which Lync stores each database service role holds (domain-reference.md section 1.1).
+# Which Lync stores each database service role holds (auditor.stores, docs/inventory.md).
 ROLE_STORES: dict[str, frozenset[str]] = {
-    "CentralManagementDatabase": frozenset({"xds", "lis"}),
-    "UserDatabase": frozenset({"rtcxds", "rtcshared", "rtcab", "rtcdyn"}),
-    "ApplicationDatabase": frozenset({"rgsconfig", "rgsdyn", "cpsdyn"}),
-    "MonitoringDatabase": frozenset({"lcscdr", "qoemetrics"}),
-    "ArchivingDatabase": frozenset({"lcslog"}),
-    "PersistentChatDatabase": frozenset({"mgc"}),
-    "PersistentChatComplianceDatabase": frozenset({"mgccomp"}),
-}
+    k.service: frozenset(d.lower() for d in k.databases) for k in STORE_KINDS}
 _PRIMARY_ROLES = (InstanceRole.BACK_END, InstanceRole.MONITORING, InstanceRole.ARCHIVING,
                   InstanceRole.PERSISTENT_CHAT)
 

@@ -9,7 +9,7 @@ from typing import Any
 from auditor.checks import check_kinds
 from auditor.checks.schedule import in_window
 from auditor.checks.subjects import DbClass, lync_databases
-from auditor.engine.policy import params_resolver
+from auditor.engine.policy import params_resolver, policy_overrides
 from auditor.engine.registry import Scope
 from auditor.engine.rules import Rule, RulePack
 from auditor.errors import InputError
@@ -179,7 +179,7 @@ def _heatmap(pack: RulePack, inventory: Inventory, facts: Facts) -> Chart | None
         label = f"{outside} started outside the policy window {window.start}-{window.end}"
     day, hour = max(((d, h) for d in range(7) for h in range(24)),
                     key=lambda k: (counts[k[0]][k[1]], -k[0], -k[1]))
-    others = any(o.backup_window for o in inventory.policy.overrides)
+    others = any(o.backup_window for o in policy_overrides(inventory))
     alt = (f"{total} full and differential backup starts of the Lync stores in the last "
            f"{days} days, by weekday and hour of the server's local clock; {label}. Busiest: "
            f"{charts.DAYS[day]} {hour:02d}:00 ({counts[day][hour]} starts)."

@@ -13,6 +13,7 @@ from auditor.facts.topology import pool_and_computer_differences, topology_diffe
 from auditor.findings import Finding, Status
 from auditor.inventory import Credential, CredentialKind, Inventory, LyncAuth, LyncTransport
 from auditor.report.text import when
+from auditor.results import UnlistedStore
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,18 @@ def _account(credential: Credential | None, fallback: str) -> str:
     return f"{who} (password from {credential.kind.value})"
 
 
-def _instances(inventory: Inventory, fallback: str) -> tuple[InstanceScope, ...]:
+def _instances(inventory: Inventory, fallback: str,
+               unlisted: Sequence[UnlistedStore]) -> tuple[InstanceScope, ...]:
     out = []
     for inst in inventory.sql_instances:
         place = " / ".join(p for p in (inst.site, inst.pool) if p)
+        found = [u.database for u in unlisted if u.instance.lower() == inst.server_name.lower()]
+        stores = ", ".join(inst.stores) or "none listed"
+        if found:
+            stores += f"; found, not in the inventory: {', '.join(found)}"
         out.append(InstanceScope(
             server_name=inst.server_name, host=inst.host, role=inst.role.value.replace("_", " "),
-            place=place, stores=", ".join(inst.stores) or "none listed",
+            place=place, stores=stores,
             transport="TLS" if inst.encrypt else "NOT ENCRYPTED (TLS opt-out)",
             transport_css="pass" if inst.encrypt else "fail",
             account=_account(inst.credential, fallback)))
@@ -169,9 +175,23 @@ def inventory_change(bundle: EvidenceBundle | None, evaluated_with: str | None) 
                       "and are could-not-assess)"),)
 
 
+def unlisted_item(unlisted: Sequence[UnlistedStore]) -> tuple[ScopeItem, ...]:
+    """The Lync stores the inventory missed, each named, with how it was judged."""
+    if not unlisted:
+        return ()
+    named = [f"{u.subject.removeprefix('database:')} ("
+             + ("transient: judged by DR-060 only" if u.store_class == "transient"
+                else f"{u.store_class}: judged like a listed store") + ")" for u in unlisted]
+    return (ScopeItem("Lync stores missing from the inventory",
+                      f"{len(unlisted)} database{'s' if len(unlisted) != 1 else ''} named like "
+                      "a Lync store, which the inventory's stores: omits, were audited as that "
+                      f"store: {'; '.join(named)}. Add them to stores: (docs/inventory.md)."),)
+
+
 def build_scope(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | None,
                 findings: Sequence[Finding], facts: Facts | None, now: dt.datetime,
-                inventory_sha256: str | None = None) -> ScopeView:
+                inventory_sha256: str | None = None,
+                unlisted: Sequence[UnlistedStore] = ()) -> ScopeView:
     """What was audited and what was not, in plain words."""
     fallback = inventory.estate.audit_account or "not recorded in the inventory"
     stores = sum(len(i.stores) for i in inventory.sql_instances)
@@ -184,6 +204,7 @@ def build_scope(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | N
         ScopeItem("Servers", f"{len(inventory.servers)} in the inventory"),
         ScopeItem("SQL Server instances", f"{len(inventory.sql_instances)}, holding {stores} "
                   "Lync stores named in the inventory"),
+        *unlisted_item(unlisted),
         ScopeItem("Backup destinations", ", ".join(d.path for d in inventory.backup_destinations)
                   or "none listed"),
         ScopeItem("Export share", inventory.export_share.unc if inventory.export_share
@@ -197,7 +218,7 @@ def build_scope(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | N
     lync_items, notes = _lync(inventory, fallback, bundle)
     topology, topology_note = _topology(inventory, facts)
     return ScopeView(account=fallback, audited=audited,
-                     instances=_instances(inventory, fallback), lync=lync_items,
+                     instances=_instances(inventory, fallback, unlisted), lync=lync_items,
                      limitations=tuple(_limitations(inventory, pack, bundle, findings, facts,
                                                     now) + notes),
                      topology=topology, topology_note=topology_note)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.checks import check_kinds
-from auditor.checks.backups import FullBackupWithin
+from auditor.checks.fullbackup import FullBackupWithin
 from auditor.engine.evaluate import evaluate
 from auditor.engine.policy import params_resolver
 from auditor.engine.registry import Params, ParamsFor, Scope, check_kind
