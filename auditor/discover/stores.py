@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from auditor.facts.topology import ROLE_STORES
-from auditor.inventory import REQUIRED_STORES, InstanceRole
+from auditor.inventory import InstanceRole
+from auditor.stores import REQUIRED_STORES
 
 ORDER = ("xds", "lis", "rtcxds", "rtcshared", "rgsconfig", "rtcdyn", "rtcab", "rgsdyn",
          "cpsdyn", "LcsCDR", "QoEMetrics", "LcsLog", "mgc", "mgccomp", "rtc", "lyss")
