@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from auditor.checks.storage import classify_device, host_names
-from auditor.collect.sql_connect import DriverKind, driver_kind, parse_connection_string
+from auditor.connect.sql import DriverKind, driver_kind, parse_connection_string
 from auditor.facts import InstanceFacts, Known
 from auditor.facts.sql_types import AgentJob, BackupDevice
 from auditor.findings import Status
