@@ -117,6 +117,8 @@ def apply_cmd(
         "each server's clock.")] = 24.0,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64,
                                          help="Instances at once.")] = DEFAULT_WORKERS,
+    keep: Annotated[bool, typer.Option("--keep", help="Restore tests keep the restored copy "
+                                       "(default: dropped after DBCC CHECKDB).")] = False,
 ) -> None:
     """Dry run of a plan, or (--apply) run it, verify by re-audit and write remediation.json."""
     def load() -> tuple[Plan, Toolkit, LoadedInventory, EvidenceBundle]:
@@ -135,7 +137,8 @@ def apply_cmd(
         return
     approver = _approval(plan, yes)
     options = ApplyOptions(outside_window=outside_window, timeout_seconds=timeout,
-                           max_results_age=dt.timedelta(hours=max_age), workers=workers)
+                           max_results_age=dt.timedelta(hours=max_age), workers=workers,
+                           keep=keep)
     raise typer.Exit(_apply(plan, toolkit, loaded, bundle, options, out_dir, approver))
 
 
@@ -185,7 +188,7 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
         options={"outside_window": str(options.outside_window),
                  "timeout_seconds": str(options.timeout_seconds or ""),
                  "max_results_age": str(options.max_results_age),
-                 "workers": str(options.workers)},
+                 "workers": str(options.workers), "keep": str(options.keep)},
         actions=runs, verification=verification)
     write_run(record, out_dir / "remediation.json")
     journal.write("done", run_id=run_id, at=record.finished_at)

@@ -17,9 +17,16 @@ from auditor import __version__
 from auditor.evidence import EvidenceBundle
 from auditor.facts import InstanceFacts, Known, derive_facts
 from auditor.findings import Finding, Status, SubjectType
-from auditor.inventory import LoadedInventory
+from auditor.inventory import LoadedInventory, SqlInstance
 from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
 from auditor.remediate.model import FindingRef, ManualItem, Plan, PlannedAction, Statement
+from auditor.remediate.restore_plan import (
+    AFTER_MARK,
+    copy_name,
+    newest_verified_full,
+    restore_statements,
+    restore_target,
+)
 from auditor.remediate.targets import (
     backup_file,
     covering_job,
@@ -33,6 +40,8 @@ from auditor.results import Results
 
 ONLINE = 0
 BACKUP_TYPE = {"backup_database": "D", "backup_log": "L"}
+RESTORE_RULES = frozenset({"BR-060"})
+FULL_ACTIONS = ("start_backup_job", "backup_database")
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,9 @@ class _Draft:
     database: str
     method: str
     job: str | None = None
+    target: SqlInstance | None = None  # restore_test: the restore-test instance
+    after: _Draft | None = None  # restore_test: this plan's backup of the database
+    file: str = ""  # restore_test: the recorded full it restores (when no `after`)
     fixes: list[FindingRef] = field(default_factory=list)
     contributes: list[FindingRef] = field(default_factory=list)
 
@@ -100,6 +112,7 @@ class Planner:
         self._destinations: dict[str, str | None] = {}
         self._reasons: dict[str, str] = {}
         self._durations: dict[str, dict[tuple[str, str], list[int]]] = {}
+        self._drafts: dict[tuple[str, str, str, str], _Draft] = {}
 
     def _past(self, inst: InstanceFacts, database: str, kind: str) -> list[int]:
         key = inst.instance.server_name.lower()
@@ -119,8 +132,10 @@ class Planner:
         """The plan for the selected findings."""
         chosen = [f for f in self.results.findings if selection.wants(f)]
         drafts: dict[tuple[str, str, str, str], _Draft] = {}
+        self._drafts = drafts
         manual: list[ManualItem] = []
-        for finding in chosen:
+        # restore tests last: one may restore the new full a backup action of this plan takes
+        for finding in sorted(chosen, key=lambda f: f.rule_id in RESTORE_RULES):
             if finding.status not in (Status.FAIL, Status.WARN):
                 continue
             self._place(finding, drafts, manual)
@@ -175,6 +190,8 @@ class Planner:
              kind: str) -> _Choice | None:
         if not action.implemented:
             return None
+        if action.name == "restore_test":
+            return self._restore(action, inst, database)
         if action.name == "start_backup_job":
             job = None if self.adhoc else covering_job(inst, database, kind)
             return _Choice(_Draft(action, inst, database, "agent_job", job.name), "") if job \
@@ -183,6 +200,23 @@ class Planner:
         if path is None:
             return _Choice(None, reason)
         return _Choice(_Draft(action, inst, database, "adhoc"), reason)
+
+    def _restore(self, action: Action, inst: InstanceFacts, database: str) -> _Choice:
+        target = restore_target(self.loaded.inventory, inst.instance)
+        if target is None:
+            return _Choice(None, "the inventory has no restore-test instance (role "
+                                 "restore_test) with a connection string")
+        draft = _Draft(action, inst, database, "restore_test", target=target)
+        draft.after = next((d for d in self._drafts.values() if d.action.name in FULL_ACTIONS
+                            and d.inst is inst and d.database.lower() == database.lower()),
+                           None)
+        if draft.after is None:
+            found = newest_verified_full(inst, database)
+            if found is None:
+                return _Choice(None, f"no full backup of {database} with checksums on a share "
+                                     "to restore: back it up first (BR-001)")
+            draft.file = found.device
+        return _Choice(draft, "")
 
     def _unimplemented(self, entry: RuleRemediation) -> _Choice:
         names = [a for a in entry.actions if not self._actions[a].implemented]
@@ -199,6 +233,8 @@ class Planner:
                           evidence=entry.manual.evidence, reason=reason)
 
     def _finish(self, draft: _Draft) -> PlannedAction:
+        if draft.target is not None:
+            return self._finish_restore(draft, draft.target)
         inst, action = draft.inst, draft.action
         dialect = dialect_of(inst.instance)
         kind = BACKUP_TYPE.get(action.name, "D")
@@ -212,15 +248,44 @@ class Planner:
                       for step in action.steps
                       for name in [step.compressed if compress and step.compressed
                                    else step.statement]]
-        first = sorted(draft.fixes or draft.contributes, key=lambda r: r.rule_id)[0]
+        first = _first(draft)
         return PlannedAction(
-            id=action_id(first.rule_id, first.subject, action.name), action=action.name,
+            id=_draft_id(draft), action=action.name,
             method="agent_job" if draft.job else "adhoc", instance=inst.instance.server_name,
             database=draft.database, subject=first.subject, dialect=dialect,
             fixes=draft.fixes, contributes=draft.contributes, statements=statements,
             destination=dest, job_name=draft.job, full_backup=kind == "D",
             estimated_seconds=estimated, deadline_seconds=deadline, impact=action.impact,
             risk=action.risk, notes=_notes(action.name, draft))
+
+
+    def _finish_restore(self, draft: _Draft, target: SqlInstance) -> PlannedAction:
+        dialect = dialect_of(target)
+        estimated, deadline = estimate(self._past(draft.inst, draft.database, "D"), "D")
+        after = _draft_id(draft.after) if draft.after else None
+        first = _first(draft)
+        source = draft.inst.instance.server_name
+        return PlannedAction(
+            id=_draft_id(draft), action=draft.action.name, method="restore_test",
+            instance=target.server_name, database=draft.database, subject=first.subject,
+            dialect=dialect, fixes=draft.fixes, contributes=draft.contributes,
+            statements=restore_statements(dialect, copy_name(draft.database),
+                                          AFTER_MARK if after else draft.file),
+            source_instance=source, after=after, full_backup=True,
+            estimated_seconds=2 * estimated, deadline_seconds=2 * deadline,
+            impact=draft.action.impact, risk=draft.action.risk,
+            notes=[f"restores {draft.database} of {source} on {target.server_name} from "
+                   + (f"the new full of action {after}" if after else draft.file)
+                   + "; DBCC CHECKDB; the copy is dropped unless --keep"])
+
+
+def _first(draft: _Draft) -> FindingRef:
+    return sorted(draft.fixes or draft.contributes, key=lambda r: r.rule_id)[0]
+
+
+def _draft_id(draft: _Draft) -> str:
+    first = _first(draft)
+    return action_id(first.rule_id, first.subject, draft.action.name)
 
 
 class _Names(dict[str, str]):
@@ -255,7 +320,7 @@ def _notes(name: str, draft: _Draft) -> list[str]:
 
 def _ordered(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
     """Per instance: agent jobs, then fulls, then log backups (a log needs a full first)."""
-    rank = {"start_backup_job": 0, "backup_database": 1, "backup_log": 2}
+    rank = {"start_backup_job": 0, "backup_database": 1, "backup_log": 2, "restore_test": 3}
     return sorted(actions, key=lambda a: (a.instance.lower(), rank.get(a.action, 9),
                                           a.database.lower()))
 
