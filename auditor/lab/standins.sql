@@ -274,15 +274,17 @@ CREATE FUNCTION lab.file_list(p_db text) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT COALESCE(
         (SELECT jsonb_agg(jsonb_build_object('logical_name', f.name, 'physical_name',
-                f.physical_name, 'type', f.type, 'file_id', f.file_id) ORDER BY f.file_id)
+                f.physical_name, 'type', f.type, 'file_id', f.file_id,
+                'size', f.size::bigint * 8192) ORDER BY f.file_id)
          FROM sys.master_files f JOIN sys.databases d ON d.database_id = f.database_id
          WHERE lower(d.name) = lower(p_db)),
         -- a recording without the database's files: the two every database has
         jsonb_build_array(
             jsonb_build_object('logical_name', p_db, 'physical_name',
-                'D:\MSSQL\DATA\' || p_db || '.mdf', 'type', 0, 'file_id', 1),
+                'D:\MSSQL\DATA\' || p_db || '.mdf', 'type', 0, 'file_id', 1, 'size', 8388608),
             jsonb_build_object('logical_name', p_db || '_log', 'physical_name',
-                'L:\MSSQL\LOG\' || p_db || '_log.ldf', 'type', 1, 'file_id', 2)))
+                'L:\MSSQL\LOG\' || p_db || '_log.ldf', 'type', 1, 'file_id', 2,
+                'size', 8388608)))
 $$;
 
 CREATE FUNCTION lab.write_backup_file(p_set_id integer, p_device text) RETURNS void
@@ -324,7 +326,8 @@ END $$;
 
 -- RESTORE FILELISTONLY FROM DISK = @file WITH CHECKSUM.
 CREATE FUNCTION dbo.lab_restore_filelistonly(p_file varchar)
-RETURNS TABLE ("LogicalName" varchar, "PhysicalName" varchar, "Type" char(1), "FileId" integer)
+RETURNS TABLE ("LogicalName" varchar, "PhysicalName" varchar, "Type" char(1), "FileId" integer,
+               "Size" numeric(20, 0))
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE h jsonb;
 BEGIN
@@ -332,7 +335,7 @@ BEGIN
     h := lab.read_backup_file(p_file);
     RETURN QUERY SELECT (f->>'logical_name')::varchar, (f->>'physical_name')::varchar,
                         (CASE WHEN (f->>'type')::int = 1 THEN 'L' ELSE 'D' END)::char(1),
-                        (f->>'file_id')::integer
+                        (f->>'file_id')::integer, COALESCE((f->>'size')::numeric, 0)
                  FROM jsonb_array_elements(h->'files') f;
 END $$;
 

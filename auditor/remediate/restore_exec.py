@@ -34,6 +34,29 @@ def _folder(path: str) -> str:
     return path[:cut] if cut > 0 else path
 
 
+class NoRoomError(Exception):
+    """The restore-test instance's volumes cannot hold the copy."""
+
+
+def check_room(files: list[dict[str, Any]], model: list[dict[str, Any]]) -> None:
+    """Each volume of the model database's folders has room for the files that go there
+    (RESTORE FILELISTONLY's Size), before anything is written."""
+    volume = {int(r["type"]): (str(r["volume_mount_point"]), int(r["available_bytes"] or 0))
+              for r in sorted(model, key=lambda r: int(r["type"]), reverse=True)}
+    if DATA not in volume:
+        raise ValueError("the model database lists no data file")
+    volume.setdefault(LOG, volume[DATA])
+    need: dict[tuple[str, int], int] = {}
+    for row in files:
+        low = {str(k).lower(): v for k, v in row.items()}
+        where = volume[LOG if str(low["type"]).upper() == "L" else DATA]
+        need[where] = need.get(where, 0) + int(low.get("size") or 0)
+    for (mount, free), size in need.items():
+        if size > free:
+            raise NoRoomError(f"the copy needs {size:,} bytes on {mount} of the restore-test "
+                              f"instance, which has {free:,} free")
+
+
 def folders(rows: list[dict[str, Any]]) -> dict[int, str]:
     """{0: data folder, 1: log folder} from the model database's files."""
     out: dict[int, str] = {}
@@ -71,7 +94,9 @@ def run_restore(session: RemediationSession, action: PlannedAction, run_id: str,
     try:
         listed = _statement(action, "restore_filelistonly")
         files = _send(session, result, listed, listed.text, {"file": file}, [file])
-        pairs = moves(files, folders(session.query("model_files", "model")), copy)
+        model = session.query("model_files", "model")
+        check_room(files, model)
+        pairs = moves(files, folders(model), copy)
         restore = _statement(action, "restore_database")
         text = with_moves(restore.text, session.dialect, len(pairs) // 2)
         values = {"copy": copy, "file": file} | {f"move_{i // 2 + 1}_{'to' if i % 2 else 'from'}":
@@ -83,6 +108,8 @@ def run_restore(session: RemediationSession, action: PlannedAction, run_id: str,
         checked = True
     except SqlActionError as exc:
         failed(result, exc)
+    except NoRoomError as exc:
+        result.outcome, result.reason = ActionOutcome.REFUSED, str(exc)
     except ValueError as exc:
         result.outcome, result.reason = ActionOutcome.FAILED, str(exc)
     dropped = restored and checked and not keep and _drop(session, action, result, copy)

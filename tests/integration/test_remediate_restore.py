@@ -111,3 +111,20 @@ def test_checkdb_failure_fails_the_action_and_keeps_the_copy(
     assert checks[("BR-060", SUBJECT)]["verdict"] == "still failing"
     assert checks[("BR-060", SUBJECT)]["after"] == "pass"
     assert "(8989)" in checks[("BR-060", SUBJECT)]["reason"]
+
+
+def test_a_restore_volume_without_room_refuses_before_writing(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    estate = make_estate(lab, tmp_path, "remrestorefull")
+    use_env(estate, monkeypatch)
+    estate.sql(TARGET, "UPDATE lab.volume SET available_bytes = 4096")
+    plan_path, bundle = prepared(estate, tmp_path / "a", "--rule", "BR-060", "--subject",
+                                 "database:SQLMON01\\LYNCMON/QoEMetrics")
+    ran = apply(estate, plan_path, bundle, tmp_path / "run", "--apply", "--yes",
+                "--outside-window")
+    assert ran.exit_code == 1, ran.output
+    [done] = _record(tmp_path / "run")["actions"]
+    assert done["outcome"] == "refused"
+    assert "of the restore-test instance, which has 4,096 free" in done["reason"]
+    assert [s["name"] for s in done["statements"]] == ["restore_filelistonly"]
+    assert estate.sql(TARGET, "SELECT count(*) FROM dbo.restorehistory") == [(0,)]
