@@ -110,6 +110,8 @@ DECLARE
     what text := CASE WHEN p_type = 'L' THEN 'BACKUP LOG' ELSE 'BACKUP DATABASE' END;
     set_id integer;
 BEGIN
+    -- what sys.dm_exec_requests shows of this session while the backup runs (lab.running_backups)
+    PERFORM set_config('application_name', 'BACKUP ' || md5(lower(p_db)), true);
     PERFORM lab.apply_fault(CASE WHEN p_type = 'L' THEN 'backup_log' ELSE 'backup_database' END,
                             p_db, what);
     SELECT * INTO d FROM sys.databases WHERE lower(name) = lower(p_db);
@@ -134,6 +136,15 @@ BEGIN
     RAISE NOTICE '% successfully processed 1024 pages in 0.100 seconds (80.000 MB/sec).', what;
     RETURN set_id;
 END $$;
+
+-- sys.dm_exec_requests for BACKUP: other sessions of this instance inside dbo.lab_backup,
+-- by the md5 of the database's lower-cased name (application_name holds 63 bytes at most).
+CREATE FUNCTION lab.running_backups() RETURNS TABLE (database_key text, pid integer)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT substr(a.application_name, 8), a.pid FROM pg_stat_activity a
+    WHERE a.datname = current_database() AND a.state = 'active'
+      AND a.application_name LIKE 'BACKUP %' AND a.pid <> pg_backend_pid()
+$$;
 
 -- RESTORE VERIFYONLY FROM DISK = @file WITH CHECKSUM: the file must be a backup this instance
 -- wrote, undamaged, with checksums.

@@ -44,7 +44,8 @@ _FAILURE_OUTCOME = {ObservationStatus.DENIED: ActionOutcome.DENIED,
 def check_preconditions(session: RemediationSession, action: PlannedAction,
                         run_id: str) -> None:
     """Right before the action: the database is ONLINE; a log backup needs FULL or
-    BULK_LOGGED recovery and a full backup to follow; a restore test's copy name is free."""
+    BULK_LOGGED recovery and a full backup to follow; no BACKUP of the database is already
+    running; a restore test's copy name is free."""
     if action.action == "start_backup_job":
         return
     if action.action == "restore_test":
@@ -52,6 +53,9 @@ def check_preconditions(session: RemediationSession, action: PlannedAction,
         if session.query("database_state", copy.replace("{run}", run_id)):
             raise RefusedError(f"a database named {copy} already exists on {action.instance}")
         return
+    if int(session.query("backup_running", action.database)[0]["running"] or 0):
+        raise RefusedError(f"a BACKUP of {action.database} is already running on "
+                           f"{action.instance}: run this again when it has finished")
     rows = session.query("database_state", action.database)
     if not rows:
         raise RefusedError(f"{action.database} does not exist on {action.instance}")
