@@ -16,7 +16,7 @@ from rich.table import Table
 from auditor.cli.common import ExitCode, InventoryOpt, _guarded, err, out
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle
-from auditor.facts import derive_facts
+from auditor.facts import Known, derive_facts
 from auditor.findings import Severity
 from auditor.inventory import LoadedInventory
 from auditor.pipeline import Toolkit
@@ -176,9 +176,11 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
     journal.write("run", run_id=run_id, plan=plan_sha256(plan), approved_by=approver,
                   at=started)
     facts = derive_facts(bundle, loaded.inventory, plan.results_now)
+    room = {share: space.value.free_bytes if isinstance(space, Known) else None
+            for share, space in facts.lync.share_space.items()}
     applier = Applier(plan, loaded.inventory,
                       {i.instance.server_name.lower(): i for i in facts.instances}, options,
-                      journal, run_id)
+                      journal, run_id, room=room)
     runs = applier.run()
     verification, _ = verify(toolkit, loaded, plan, bundle, runs)
     record = RunRecord(

@@ -62,11 +62,14 @@ class Applier:
     run_id: str
     stop: threading.Event = field(default_factory=threading.Event)
     done: dict[str, ActionRun] = field(default_factory=dict)
+    room: dict[str, int | None] = field(default_factory=dict)  # share -> free bytes (audit)
+    no_room: dict[str, str] = field(default_factory=dict)
 
     def run(self) -> list[ActionRun]:
         """Every planned action's run, in plan order. Restore tests run after every backup,
         since one may restore the new full another instance's queue takes."""
         backups = [a for a in self.plan.actions if a.action != RESTORE]
+        self.no_room = room_refusals(backups, self.room)
         self._phase(backups)
         self._phase([a for a in self.plan.actions if a.action == RESTORE])
         return [self.done[a.id] for a in self.plan.actions]
@@ -118,7 +121,8 @@ class Applier:
                 out.append(_skip(action, ActionOutcome.INTERRUPTED, "interrupted (Ctrl-C)"))
                 continue
             blocked = stopped or self._blocked(action)
-            refusal = blocked or stale or self._window_refusal(inst, action, clock["local_now"])
+            refusal = blocked or stale or self.no_room.get(action.id) or \
+                self._window_refusal(inst, action, clock["local_now"])
             if refusal:
                 outcome = ActionOutcome.NOT_RUN if blocked else ActionOutcome.REFUSED
                 out.append(_skip(action, outcome, refusal))
@@ -194,6 +198,23 @@ class Applier:
                          started_at=started, finished_at=finished, statements=result.statements,
                          messages=result.messages, artifacts=result.artifacts,
                          restore=result.restore)
+
+
+def room_refusals(actions: Sequence[PlannedAction], room: dict[str, int | None]
+                  ) -> dict[str, str]:
+    """{action id: reason} for ad hoc backups whose destination had less free space, when the
+    audit read it, than the plan's backups to it need (the sizes of their newest backups)."""
+    by_share: dict[str, list[PlannedAction]] = {}
+    for action in actions:
+        if action.destination and action.estimated_bytes:
+            by_share.setdefault(action.destination.lower(), []).append(action)
+    out: dict[str, str] = {}
+    for share, queued in by_share.items():
+        need, free = sum(a.estimated_bytes for a in queued), room.get(share)
+        if free is not None and need > free:
+            out.update((a.id, f"the plan's backups to {queued[0].destination} need about "
+                        f"{need:,} bytes; the audit saw {free:,} free there") for a in queued)
+    return out
 
 
 def inside(window: BackupWindow, at: dt.time) -> bool:

@@ -67,6 +67,9 @@ class PlannedAction(Closed):
     full_backup: bool = Field(description="needs the backup window (or --outside-window): "
                               "full backups and restore tests")
     estimated_seconds: int
+    estimated_bytes: int = Field(default=0, description="room the backup needs on its "
+                                 "destination: the size of that database's newest backup of "
+                                 "that type (0 when it has none)")
     deadline_seconds: int
     impact: str
     risk: str

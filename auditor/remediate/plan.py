@@ -34,6 +34,7 @@ from auditor.remediate.targets import (
     dialect_of,
     durations,
     estimate,
+    newest_size,
     supports_compression,
 )
 from auditor.results import Results
@@ -255,7 +256,9 @@ class Planner:
             database=draft.database, subject=first.subject, dialect=dialect,
             fixes=draft.fixes, contributes=draft.contributes, statements=statements,
             destination=dest, job_name=draft.job, full_backup=kind == "D",
-            estimated_seconds=estimated, deadline_seconds=deadline, impact=action.impact,
+            estimated_seconds=estimated, deadline_seconds=deadline,
+            estimated_bytes=newest_size(inst, draft.database, kind) if dest else 0,
+            impact=action.impact,
             risk=action.risk, notes=_notes(action.name, draft))
 
 
