@@ -27,7 +27,7 @@ from auditor.remediate.execute import (
 )
 from auditor.remediate.journal import Journal
 from auditor.remediate.model import Plan, PlannedAction
-from auditor.remediate.plan import group_by_instance
+from auditor.remediate.queues import group_by_instance
 from auditor.remediate.record import ActionOutcome, ActionRun
 from auditor.remediate.restore_exec import run_restore
 from auditor.remediate.sqlexec import RemediationSession, SqlActionError, open_session

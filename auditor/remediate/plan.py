@@ -7,10 +7,6 @@ fits becomes a manual item with the role, the concrete step and the evidence tha
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from auditor import __version__
@@ -20,6 +16,7 @@ from auditor.findings import Finding, Status, SubjectType
 from auditor.inventory import LoadedInventory, SqlInstance
 from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
 from auditor.remediate.model import FindingRef, ManualItem, Plan, PlannedAction, Statement
+from auditor.remediate.queues import ordered
 from auditor.remediate.restore_plan import (
     AFTER_MARK,
     copy_name,
@@ -27,6 +24,7 @@ from auditor.remediate.restore_plan import (
     restore_statements,
     restore_target,
 )
+from auditor.remediate.selection import Selection, action_id, ref
 from auditor.remediate.targets import (
     backup_file,
     covering_job,
@@ -39,39 +37,12 @@ from auditor.remediate.targets import (
 )
 from auditor.results import Results
 
+__all__ = ["Planner", "Selection", "action_id"]
+
 ONLINE = 0
 BACKUP_TYPE = {"backup_database": "D", "backup_log": "L"}
 RESTORE_RULES = frozenset({"BR-060"})
 FULL_ACTIONS = ("start_backup_job", "backup_database")
-
-
-@dataclass(frozen=True)
-class Selection:
-    """--rule, --subject (glob) and --severity; empty means all."""
-
-    rules: tuple[str, ...] = ()
-    subjects: tuple[str, ...] = ()
-    severities: tuple[str, ...] = ()
-
-    def wants(self, finding: Finding) -> bool:
-        """Whether the finding is selected."""
-        return ((not self.rules or finding.rule_id.upper() in {r.upper() for r in self.rules})
-                and (not self.severities or finding.severity.value in self.severities)
-                and (not self.subjects or any(fnmatch.fnmatchcase(finding.subject.id.lower(),
-                                                                  s.lower())
-                                              for s in self.subjects)))
-
-
-def ref(finding: Finding) -> FindingRef:
-    """A finding as the plan names it."""
-    return FindingRef(rule_id=finding.rule_id, subject=finding.subject.id,
-                      status=finding.status.value, severity=finding.severity.value,
-                      message=finding.message)
-
-
-def action_id(rule_id: str, subject: str, action: str) -> str:
-    """Stable across plans of the same findings."""
-    return hashlib.sha256(f"{rule_id}|{subject}|{action}".encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -147,7 +118,7 @@ class Planner:
             inventory_sha256=self.loaded.sha256, results_score=self.results.overall.score,
             selection={"rules": list(selection.rules), "subjects": list(selection.subjects),
                        "severities": list(selection.severities)},
-            actions=_ordered(self._finish(d) for d in drafts.values()),
+            actions=ordered(self._finish(d) for d in drafts.values()),
             assess_first=[ref(f) for f in chosen if f.status is Status.ERROR],
             manual=manual, waived=[ref(f) for f in chosen if f.status is Status.WAIVED])
 
@@ -319,18 +290,3 @@ def _notes(name: str, draft: _Draft) -> list[str]:
         return [f"the job {draft.job!r} backs up every database it covers, to its own "
                 "destination"]
     return []
-
-
-def _ordered(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
-    """Per instance: agent jobs, then fulls, then log backups (a log needs a full first)."""
-    rank = {"start_backup_job": 0, "backup_database": 1, "backup_log": 2, "restore_test": 3}
-    return sorted(actions, key=lambda a: (a.instance.lower(), rank.get(a.action, 9),
-                                          a.database.lower()))
-
-
-def group_by_instance(actions: Sequence[PlannedAction]) -> dict[str, list[PlannedAction]]:
-    """Each instance's queue, in plan order."""
-    out: dict[str, list[PlannedAction]] = defaultdict(list)
-    for action in actions:
-        out[action.instance].append(action)
-    return dict(out)
