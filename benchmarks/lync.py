@@ -36,10 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from auditor.collect.base import CollectContext  # noqa: E402
-from auditor.collect.credentials import Secret  # noqa: E402
 from auditor.collect.lync import LyncCollector  # noqa: E402
 from auditor.collect.lync_collector import DEFAULT_WORKERS  # noqa: E402
 from auditor.collect.lync_plan import Task, plan  # noqa: E402
+from auditor.connect.credentials import Secret  # noqa: E402
 from auditor.evidence import (  # noqa: E402
     EvidenceBundle,
     Source,

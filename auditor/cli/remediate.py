@@ -17,7 +17,7 @@ from auditor.cli.common import ExitCode, InventoryOpt, _guarded, err, out
 from auditor.cli.history_audit import remember_remediation
 from auditor.errors import InputError
 from auditor.evidence import EvidenceBundle, read_bundle
-from auditor.facts import derive_facts
+from auditor.facts import Known, derive_facts
 from auditor.findings import Severity
 from auditor.inventory import LoadedInventory
 from auditor.pipeline import Toolkit
@@ -118,6 +118,8 @@ def apply_cmd(
         "each server's clock.")] = 24.0,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64,
                                          help="Instances at once.")] = DEFAULT_WORKERS,
+    keep: Annotated[bool, typer.Option("--keep", help="Restore tests keep the restored copy "
+                                       "(default: dropped after DBCC CHECKDB).")] = False,
 ) -> None:
     """Dry run of a plan, or (--apply) run it, verify by re-audit and write remediation.json."""
     def load() -> tuple[Plan, Toolkit, LoadedInventory, EvidenceBundle]:
@@ -136,7 +138,8 @@ def apply_cmd(
         return
     approver = _approval(plan, yes)
     options = ApplyOptions(outside_window=outside_window, timeout_seconds=timeout,
-                           max_results_age=dt.timedelta(hours=max_age), workers=workers)
+                           max_results_age=dt.timedelta(hours=max_age), workers=workers,
+                           keep=keep)
     raise typer.Exit(_apply(plan, toolkit, loaded, bundle, options, out_dir, approver))
 
 
@@ -174,9 +177,11 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
     journal.write("run", run_id=run_id, plan=plan_sha256(plan), approved_by=approver,
                   at=started)
     facts = derive_facts(bundle, loaded.inventory, plan.results_now)
+    room = {share: space.value.free_bytes if isinstance(space, Known) else None
+            for share, space in facts.lync.share_space.items()}
     applier = Applier(plan, loaded.inventory,
                       {i.instance.server_name.lower(): i for i in facts.instances}, options,
-                      journal, run_id)
+                      journal, run_id, room=room)
     runs = applier.run()
     verification, _ = verify(toolkit, loaded, plan, bundle, runs)
     record = RunRecord(
@@ -186,7 +191,7 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
         options={"outside_window": str(options.outside_window),
                  "timeout_seconds": str(options.timeout_seconds or ""),
                  "max_results_age": str(options.max_results_age),
-                 "workers": str(options.workers)},
+                 "workers": str(options.workers), "keep": str(options.keep)},
         actions=runs, verification=verification)
     write_run(record, out_dir / "remediation.json")
     journal.write("done", run_id=run_id, at=record.finished_at)

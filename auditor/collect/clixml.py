@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from auditor.canonical import JsonValue
-from auditor.collect.lync_transport import Failure, Status, _FailedError
+from auditor.connect.winrm_transport import Failure, Status, _FailedError
 
 Row = dict[str, JsonValue]
 

@@ -10,7 +10,8 @@ lists. Each command has its own deadline, after which the pipeline is stopped. F
 observations: unreachable, denied, timeout or error, with messages that never hold the secret.
 
 This module holds the public entry points. The work is in clixml (output conversion),
-lync_transport (failures, scrubbing), lync_plan (probe targets), lync_session (one server),
+auditor.connect.winrm and winrm_transport (the session, failures, scrubbing: shared with
+remediation), lync_plan (probe targets), lync_session (probes on one server),
 lync_collector and lync_preflight.
 """
 

@@ -10,10 +10,10 @@ from functools import partial
 
 from auditor.collect.base import CollectContext, run_bounded
 from auditor.collect.clixml import Row
-from auditor.collect.credentials import Secret, SecretUnavailableError, resolve
 from auditor.collect.lync_plan import Task, plan
 from auditor.collect.lync_session import Session, parse_connect_to
-from auditor.collect.lync_transport import Failure, Status, guarded_logs
+from auditor.connect.credentials import Secret, SecretUnavailableError, resolve
+from auditor.connect.winrm_transport import Failure, Status, guarded_logs
 from auditor.evidence import Observation, Source, make_observation
 from auditor.inventory import LoadedInventory, LyncAccess
 from auditor.probes.catalogue import Catalogue, load_catalogue

@@ -8,10 +8,10 @@ from typing import Any
 
 from auditor.collect.base import PreflightCheck
 from auditor.collect.clixml import to_json
-from auditor.collect.credentials import Secret, SecretUnavailableError
 from auditor.collect.lync_collector import LyncCollector
 from auditor.collect.lync_session import Session
-from auditor.collect.lync_transport import (
+from auditor.connect.credentials import Secret, SecretUnavailableError
+from auditor.connect.winrm_transport import (
     Failure,
     Status,
     _FailedError,

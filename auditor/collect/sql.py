@@ -5,8 +5,8 @@ probe variant picked from the driver's SQL_DBMS_NAME, parameters bound and never
 rows kept as read. Failures are observations, not exceptions: the status says what happened
 (unreachable, denied, timeout, error) and the error text never holds the password.
 
-This module holds the public entry points. The work is in sql_connect (connection strings,
-errors as statuses), sql_collector and sql_preflight.
+This module holds the public entry points. The work is in auditor.connect.sql (connection
+strings, errors as statuses, shared with remediation), sql_collector and sql_preflight.
 """
 
 from __future__ import annotations

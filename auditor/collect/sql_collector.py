@@ -15,8 +15,8 @@ import pyodbc
 
 from auditor.canonical import canonical_rows
 from auditor.collect.base import CollectContext, run_bounded
-from auditor.collect.credentials import Secret, SecretUnavailableError, resolve
-from auditor.collect.sql_connect import (
+from auditor.connect.credentials import Secret, SecretUnavailableError, resolve
+from auditor.connect.sql import (
     ConnectionStringError,
     Failure,
     build_connection_string,

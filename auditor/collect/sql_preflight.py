@@ -11,9 +11,9 @@ from pathlib import Path
 import pyodbc
 
 from auditor.collect.base import PreflightCheck
-from auditor.collect.credentials import Secret
 from auditor.collect.sql_collector import Connect, SqlCollector, _Recorder
-from auditor.collect.sql_connect import (
+from auditor.connect.credentials import Secret
+from auditor.connect.sql import (
     DriverKind,
     Failure,
     driver_kind,

@@ -51,6 +51,7 @@ def create_instance(cluster: LabCluster, database: str, data: InstanceData, logi
     conn = cluster.admin(database)
     try:
         rows = load_instance(conn, data, clock_stopped=clock_stopped)
+        conn.execute("SELECT lab.materialise_backups()")  # the newest full is on its share
     finally:
         conn.close()
     cluster.create_login(login.name, login.password, settings=login_settings)

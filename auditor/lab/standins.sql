@@ -98,6 +98,7 @@ BEGIN
            replace(d.recovery_model_desc, '_', '-'), p_checksum, false, p_copy_only, guid, guid,
            p_type = 'L' AND prev_log IS NULL
     FROM lab.instance i;
+    PERFORM lab.write_backup_file(set_id, p_device);
     RETURN set_id;
 END $$;
 
@@ -109,6 +110,8 @@ DECLARE
     what text := CASE WHEN p_type = 'L' THEN 'BACKUP LOG' ELSE 'BACKUP DATABASE' END;
     set_id integer;
 BEGIN
+    -- what sys.dm_exec_requests shows of this session while the backup runs (lab.running_backups)
+    PERFORM set_config('application_name', 'BACKUP ' || md5(lower(p_db)), true);
     PERFORM lab.apply_fault(CASE WHEN p_type = 'L' THEN 'backup_log' ELSE 'backup_database' END,
                             p_db, what);
     SELECT * INTO d FROM sys.databases WHERE lower(name) = lower(p_db);
@@ -133,6 +136,15 @@ BEGIN
     RAISE NOTICE '% successfully processed 1024 pages in 0.100 seconds (80.000 MB/sec).', what;
     RETURN set_id;
 END $$;
+
+-- sys.dm_exec_requests for BACKUP: other sessions of this instance inside dbo.lab_backup,
+-- by the md5 of the database's lower-cased name (application_name holds 63 bytes at most).
+CREATE FUNCTION lab.running_backups() RETURNS TABLE (database_key text, pid integer)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT substr(a.application_name, 8), a.pid FROM pg_stat_activity a
+    WHERE a.datname = current_database() AND a.state = 'active'
+      AND a.application_name LIKE 'BACKUP %' AND a.pid <> pg_backend_pid()
+$$;
 
 -- RESTORE VERIFYONLY FROM DISK = @file WITH CHECKSUM: the file must be a backup this instance
 -- wrote, undamaged, with checksums.
@@ -258,4 +270,191 @@ BEGIN
         'The job %s.  The Job was invoked by User %s.  The last step to run was step %s.',
         CASE WHEN outcome = 1 THEN 'succeeded' ELSE 'failed' END, session_user, last_step));
     RETURN 0;
+END $$;
+
+-- Backup files on the lab's shares [LAB]. BACKUP writes a file another instance can read; in
+-- the lab the file is its header (what RESTORE HEADERONLY and FILELISTONLY read: the source's
+-- names, guids, LSNs, checksum flag and file list) in the cluster's data directory, named by
+-- the path it was written to, so the restore-test instance reads only what the file holds.
+CREATE FUNCTION lab.share_file(p_path text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT current_setting('data_directory') || '/lab_share_' || md5(lower(p_path)) || '.hex'
+$$;
+
+CREATE FUNCTION lab.file_list(p_db text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT COALESCE(
+        (SELECT jsonb_agg(jsonb_build_object('logical_name', f.name, 'physical_name',
+                f.physical_name, 'type', f.type, 'file_id', f.file_id,
+                'size', f.size::bigint * 8192) ORDER BY f.file_id)
+         FROM sys.master_files f JOIN sys.databases d ON d.database_id = f.database_id
+         WHERE lower(d.name) = lower(p_db)),
+        -- a recording without the database's files: the two every database has
+        jsonb_build_array(
+            jsonb_build_object('logical_name', p_db, 'physical_name',
+                'D:\MSSQL\DATA\' || p_db || '.mdf', 'type', 0, 'file_id', 1, 'size', 8388608),
+            jsonb_build_object('logical_name', p_db || '_log', 'physical_name',
+                'L:\MSSQL\LOG\' || p_db || '_log.ldf', 'type', 1, 'file_id', 2,
+                'size', 8388608)))
+$$;
+
+CREATE FUNCTION lab.write_backup_file(p_set_id integer, p_device text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE header jsonb;
+BEGIN
+    SELECT to_jsonb(b) || jsonb_build_object('files', lab.file_list(b.database_name))
+        INTO header FROM dbo.backupset b WHERE b.backup_set_id = p_set_id;
+    EXECUTE format('COPY (SELECT %L) TO %L',
+                   encode(convert_to(header::text, 'UTF8'), 'hex'), lab.share_file(p_device));
+END $$;
+
+-- The newest full of each database on a disk device is still on the share (retention keeps
+-- at least the last set), so a restore test can read it. Called after an estate is loaded.
+CREATE FUNCTION lab.materialise_backups() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE r record; n integer := 0;
+BEGIN
+    FOR r IN SELECT DISTINCT ON (lower(b.database_name)) b.backup_set_id, f.physical_device_name
+             FROM dbo.backupset b JOIN dbo.backupmediafamily f ON f.media_set_id = b.media_set_id
+             WHERE b.type = 'D' AND f.device_type = 2
+             ORDER BY lower(b.database_name), b.backup_set_id DESC LOOP
+        PERFORM lab.write_backup_file(r.backup_set_id, r.physical_device_name);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+
+CREATE FUNCTION lab.read_backup_file(p_file text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE raw text;
+BEGIN
+    raw := pg_read_file(lab.share_file(p_file), 0, 100000000, true);
+    IF raw IS NULL THEN
+        RAISE EXCEPTION 'Cannot open backup device ''%''. Operating system error 2(The system cannot find the file specified.). (3201)', p_file;
+    END IF;
+    RETURN convert_from(decode(btrim(raw, E'\n'), 'hex'), 'UTF8')::jsonb;
+END $$;
+
+-- RESTORE FILELISTONLY FROM DISK = @file WITH CHECKSUM.
+CREATE FUNCTION dbo.lab_restore_filelistonly(p_file varchar)
+RETURNS TABLE ("LogicalName" varchar, "PhysicalName" varchar, "Type" char(1), "FileId" integer,
+               "Size" numeric(20, 0))
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE h jsonb;
+BEGIN
+    PERFORM lab.apply_fault('restore_filelistonly', p_file, 'RESTORE FILELIST');
+    h := lab.read_backup_file(p_file);
+    RETURN QUERY SELECT (f->>'logical_name')::varchar, (f->>'physical_name')::varchar,
+                        (CASE WHEN (f->>'type')::int = 1 THEN 'L' ELSE 'D' END)::char(1),
+                        (f->>'file_id')::integer, COALESCE((f->>'size')::numeric, 0)
+                 FROM jsonb_array_elements(h->'files') f;
+END $$;
+
+-- RESTORE DATABASE @db FROM DISK = @file WITH CHECKSUM, RECOVERY, MOVE ? TO ? (one pair per
+-- file): the new database, its files, the backup set copied into this msdb (with the source's
+-- names, as RESTORE does) and the restorehistory row. Returns restore_history_id.
+CREATE FUNCTION dbo.lab_restore_database(p_db varchar, p_file varchar, p_moves varchar[])
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    h jsonb; f jsonb; i integer; moved text; new_id integer; set_id integer; media integer;
+    hist integer; now_local timestamp(3) := lab.local_now();
+BEGIN
+    h := lab.read_backup_file(p_file);
+    PERFORM lab.apply_fault('restore_database', h->>'database_name', 'RESTORE DATABASE');
+    IF (h->>'is_damaged')::boolean THEN
+        RAISE EXCEPTION 'RESTORE detected an error on page (1:1) in database "%" as read from the backup set. (3183)', p_db;
+    END IF;
+    IF NOT (h->>'has_backup_checksums')::boolean THEN
+        RAISE EXCEPTION 'RESTORE WITH CHECKSUM cannot be specified because the backup set does not contain checksum information. (3187)';
+    END IF;
+    IF EXISTS (SELECT 1 FROM sys.databases WHERE lower(name) = lower(p_db)) THEN
+        RAISE EXCEPTION 'Database ''%'' already exists. Choose a different database name. (1801)', p_db;
+    END IF;
+    FOR i IN 1 .. COALESCE(array_length(p_moves, 1), 0) / 2 LOOP
+        IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(h->'files') x
+                       WHERE lower(x->>'logical_name') = lower(p_moves[2 * i - 1])) THEN
+            RAISE EXCEPTION 'Logical file ''%'' is not part of database ''%''. Use RESTORE FILELISTONLY to list the logical file names. (3234)', p_moves[2 * i - 1], p_db;
+        END IF;
+    END LOOP;
+    SELECT COALESCE(max(database_id), 4) + 1 INTO new_id FROM sys.databases;
+    INSERT INTO sys.databases (name, database_id, state, state_desc, recovery_model,
+                               recovery_model_desc, create_date)
+    VALUES (p_db, new_id, 0, 'ONLINE',
+            CASE h->>'recovery_model' WHEN 'SIMPLE' THEN 3 WHEN 'BULK-LOGGED' THEN 2 ELSE 1 END,
+            replace(COALESCE(h->>'recovery_model', 'FULL'), '-', '_'), now_local);
+    FOR f IN SELECT * FROM jsonb_array_elements(h->'files') LOOP
+        moved := NULL;
+        FOR i IN 1 .. COALESCE(array_length(p_moves, 1), 0) / 2 LOOP
+            IF lower(p_moves[2 * i - 1]) = lower(f->>'logical_name') THEN
+                moved := p_moves[2 * i];
+            END IF;
+        END LOOP;
+        IF moved IS NULL THEN  -- the source's path belongs to another server
+            RAISE EXCEPTION 'Directory lookup for the file "%" failed with the operating system error 3(The system cannot find the path specified.). (5133)', f->>'physical_name';
+        END IF;
+        INSERT INTO sys.master_files (database_id, file_id, type, type_desc, name, physical_name)
+        VALUES (new_id, (f->>'file_id')::integer, (f->>'type')::smallint,
+                CASE WHEN (f->>'type')::int = 1 THEN 'LOG' ELSE 'ROWS' END, f->>'logical_name',
+                moved);
+    END LOOP;
+    SELECT GREATEST(COALESCE((SELECT max(backup_set_id) FROM dbo.backupset), 0), 1000000) + 1
+        INTO set_id;
+    SELECT GREATEST(COALESCE((SELECT max(media_set_id) FROM dbo.backupset), 0),
+                    COALESCE((SELECT max(media_set_id) FROM dbo.backupmediaset), 0),
+                    COALESCE((SELECT max(media_set_id) FROM dbo.backupmediafamily), 0),
+                    1000000) + 1 INTO media;
+    INSERT INTO dbo.backupmediaset (media_set_id, is_compressed) VALUES (media, false);
+    INSERT INTO dbo.backupmediafamily (media_set_id, physical_device_name, device_type)
+        VALUES (media, p_file, 2);
+    INSERT INTO dbo.backupset (
+        backup_set_id, media_set_id, user_name, database_name, server_name, machine_name, type,
+        backup_start_date, backup_finish_date, time_zone, first_lsn, last_lsn, checkpoint_lsn,
+        database_backup_lsn, backup_size, compressed_backup_size, recovery_model,
+        has_backup_checksums, is_damaged, is_copy_only, database_guid, family_guid)
+    VALUES (set_id, media, h->>'user_name', h->>'database_name', h->>'server_name',
+            h->>'machine_name', h->>'type', (h->>'backup_start_date')::timestamp,
+            (h->>'backup_finish_date')::timestamp, (h->>'time_zone')::smallint,
+            (h->>'first_lsn')::numeric, (h->>'last_lsn')::numeric,
+            (h->>'checkpoint_lsn')::numeric, (h->>'database_backup_lsn')::numeric,
+            (h->>'backup_size')::numeric, (h->>'compressed_backup_size')::numeric,
+            h->>'recovery_model', true, false, COALESCE((h->>'is_copy_only')::boolean, false),
+            (h->>'database_guid')::uuid, (h->>'family_guid')::uuid);
+    SELECT COALESCE(max(restore_history_id), 0) + 1 INTO hist FROM dbo.restorehistory;
+    INSERT INTO dbo.restorehistory (restore_history_id, restore_date, destination_database_name,
+                                    user_name, backup_set_id, restore_type, replace, recovery)
+    VALUES (hist, now_local, p_db, session_user, set_id, 'D', false, true);
+    RAISE NOTICE 'RESTORE DATABASE successfully processed 1024 pages in 0.100 seconds (80.000 MB/sec).';
+    RETURN hist;
+END $$;
+
+-- DBCC CHECKDB (@db) WITH NO_INFOMSGS: silent when clean; a `fail` fault is a consistency error.
+CREATE FUNCTION dbo.lab_checkdb(p_db varchar) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE f lab.fault;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM sys.databases WHERE lower(name) = lower(p_db)) THEN
+        RAISE EXCEPTION 'Could not find database ''%''. The database either does not exist, or was dropped before a statement tried to use it. (2520)', p_db;
+    END IF;
+    f := lab.fault_for('checkdb', p_db);
+    IF f.mode = 'fail' THEN
+        RAISE EXCEPTION '%', COALESCE(f.message, format('CHECKDB found 0 allocation errors and 1 consistency errors in database ''%s''. (8989)', p_db));
+    END IF;
+    PERFORM lab.apply_fault('checkdb', p_db, 'DBCC CHECKDB');
+    RETURN 0;
+END $$;
+
+-- DROP DATABASE (the name quoted on the server with QUOTENAME): restorehistory stays.
+CREATE FUNCTION dbo.lab_drop_database(p_db varchar) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE d integer;
+BEGIN
+    PERFORM lab.apply_fault('drop_database', p_db, 'DROP DATABASE');
+    SELECT database_id INTO d FROM sys.databases WHERE lower(name) = lower(p_db);
+    IF d IS NULL THEN
+        RAISE EXCEPTION 'Cannot drop the database ''%'', because it does not exist or you do not have permission. (3701)', p_db;
+    END IF;
+    DELETE FROM sys.master_files WHERE database_id = d;
+    DELETE FROM sys.databases WHERE database_id = d;
+    RETURN true;
 END $$;

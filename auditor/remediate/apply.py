@@ -27,13 +27,15 @@ from auditor.remediate.execute import (
 )
 from auditor.remediate.journal import Journal
 from auditor.remediate.model import Plan, PlannedAction
-from auditor.remediate.plan import group_by_instance
+from auditor.remediate.queues import group_by_instance
 from auditor.remediate.record import ActionOutcome, ActionRun
+from auditor.remediate.restore_exec import run_restore
 from auditor.remediate.sqlexec import RemediationSession, SqlActionError, open_session
 from auditor.remediate.window import window_for
 
 DEFAULT_WORKERS = 4
 DEFAULT_MAX_AGE = dt.timedelta(hours=24)
+RESTORE = "restore_test"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class ApplyOptions:
     max_results_age: dt.timedelta = DEFAULT_MAX_AGE
     workers: int = DEFAULT_WORKERS
     interactive: bool | None = None
+    keep: bool = False  # restore tests keep their copy
 
 
 @dataclass
@@ -58,21 +61,33 @@ class Applier:
     journal: Journal
     run_id: str
     stop: threading.Event = field(default_factory=threading.Event)
+    done: dict[str, ActionRun] = field(default_factory=dict)
+    room: dict[str, int | None] = field(default_factory=dict)  # share -> free bytes (audit)
+    no_room: dict[str, str] = field(default_factory=dict)
 
     def run(self) -> list[ActionRun]:
-        """Every planned action's run, in plan order."""
-        queues = group_by_instance(self.plan.actions)
-        workers = max(1, min(self.options.workers, len(queues) or 1))
+        """Every planned action's run, in plan order. Restore tests run after every backup,
+        since one may restore the new full another instance's queue takes."""
+        backups = [a for a in self.plan.actions if a.action != RESTORE]
+        self.no_room = room_refusals(backups, self.room)
+        self._phase(backups)
+        self._phase([a for a in self.plan.actions if a.action == RESTORE])
+        return [self.done[a.id] for a in self.plan.actions]
+
+    def _phase(self, actions: Sequence[PlannedAction]) -> None:
+        queues = group_by_instance(actions)
+        if not queues:
+            return
+        workers = max(1, min(self.options.workers, len(queues)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(self._queue, actions) for actions in queues.values()]
+            futures = [pool.submit(self._queue, queue) for queue in queues.values()]
             try:
                 for future in futures:
                     future.result()
             except KeyboardInterrupt:  # Ctrl-C: start nothing new, report what ran
                 self.stop.set()
-            done = [future.result() for future in futures]
-        by_id = {run.id: run for runs in done for run in runs}
-        return [by_id[a.id] for a in self.plan.actions]
+            for future in futures:
+                self.done.update((run.id, run) for run in future.result())
 
     def _instance(self, name: str) -> SqlInstance | None:
         return next((i for i in self.inventory.sql_instances
@@ -105,9 +120,11 @@ class Applier:
             if self.stop.is_set():
                 out.append(_skip(action, ActionOutcome.INTERRUPTED, "interrupted (Ctrl-C)"))
                 continue
-            refusal = stopped or stale or self._window_refusal(inst, action, clock["local_now"])
+            blocked = stopped or self._blocked(action)
+            refusal = blocked or stale or self.no_room.get(action.id) or \
+                self._window_refusal(inst, action, clock["local_now"])
             if refusal:
-                outcome = ActionOutcome.NOT_RUN if stopped else ActionOutcome.REFUSED
+                outcome = ActionOutcome.NOT_RUN if blocked else ActionOutcome.REFUSED
                 out.append(_skip(action, outcome, refusal))
                 continue
             run = self._one(session, inst, action)
@@ -116,6 +133,23 @@ class Applier:
                 stopped = f"not run: {action.id} ({action.action} {action.database}) " \
                           f"ended {run.outcome.value} first"
         return out
+
+    def _blocked(self, action: PlannedAction) -> str:
+        """A restore test of this run's new full waits for that backup to be verified."""
+        if action.after is None:
+            return ""
+        if self._restore_file(action) is None:
+            return f"not run: the backup it restores (action {action.after}) did not succeed"
+        return ""
+
+    def _restore_file(self, action: PlannedAction) -> str | None:
+        if action.after is None:
+            return action.statements[0].parameters.get("file", "")
+        before = self.done.get(action.after)
+        if before is None or before.outcome is not ActionOutcome.SUCCEEDED:
+            return None
+        return next((a.physical_device_name for a in before.artifacts
+                     if a.verified and a.type == "D"), None)
 
     def _stale(self, server_utc: dt.datetime) -> str:
         age = server_utc.replace(tzinfo=dt.UTC) - self.plan.results_collected_at
@@ -144,9 +178,14 @@ class Applier:
         deadline = self.options.timeout_seconds or action.deadline_seconds
         own = _own_names(self.facts.get(inst.server_name.lower()), inst)
         try:
-            check_preconditions(session, action)
-            runner = run_job if action.action == "start_backup_job" else run_backup
-            result = runner(session, action, self.run_id, own, deadline)
+            check_preconditions(session, action, self.run_id)
+            if action.action == RESTORE:
+                result = run_restore(session, action, self.run_id,
+                                     self._restore_file(action) or "", deadline,
+                                     keep=self.options.keep)
+            else:
+                runner = run_job if action.action == "start_backup_job" else run_backup
+                result = runner(session, action, self.run_id, own, deadline)
         except RefusedError as exc:
             result = Result(ActionOutcome.REFUSED, str(exc))
         except SqlActionError as exc:
@@ -157,7 +196,25 @@ class Applier:
         return ActionRun(id=action.id, action=action.action, instance=action.instance,
                          database=action.database, outcome=result.outcome, reason=result.reason,
                          started_at=started, finished_at=finished, statements=result.statements,
-                         messages=result.messages, artifacts=result.artifacts)
+                         messages=result.messages, artifacts=result.artifacts,
+                         restore=result.restore)
+
+
+def room_refusals(actions: Sequence[PlannedAction], room: dict[str, int | None]
+                  ) -> dict[str, str]:
+    """{action id: reason} for ad hoc backups whose destination had less free space, when the
+    audit read it, than the plan's backups to it need (the sizes of their newest backups)."""
+    by_share: dict[str, list[PlannedAction]] = {}
+    for action in actions:
+        if action.destination and action.estimated_bytes:
+            by_share.setdefault(action.destination.lower(), []).append(action)
+    out: dict[str, str] = {}
+    for share, queued in by_share.items():
+        need, free = sum(a.estimated_bytes for a in queued), room.get(share)
+        if free is not None and need > free:
+            out.update((a.id, f"the plan's backups to {queued[0].destination} need about "
+                        f"{need:,} bytes; the audit saw {free:,} free there") for a in queued)
+    return out
 
 
 def inside(window: BackupWindow, at: dt.time) -> bool:

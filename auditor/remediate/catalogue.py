@@ -101,6 +101,21 @@ def statement(name: str, dialect: Dialect) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+# The one-file form of the restore's MOVE clause in each dialect, repeated once per file that
+# RESTORE FILELISTONLY lists: the text stays fixed, every name and path a bound `?`.
+MOVE_CLAUSE = {Dialect.TSQL: ("MOVE ? TO ?", ", "), Dialect.LAB: ("ARRAY[?, ?]", None)}
+
+
+def with_moves(text: str, dialect: Dialect, files: int) -> str:
+    """The restore statement with one `MOVE ? TO ?` (lab: one `?, ?` pair) per file."""
+    unit, joiner = MOVE_CLAUSE[dialect]
+    if unit not in text or files < 1:
+        raise ValueError("a restore needs its MOVE clause and at least one file")
+    if joiner is not None:
+        return text.replace(unit, joiner.join([unit] * files))
+    return text.replace(unit, "ARRAY[" + ", ".join(["?, ?"] * files) + "]")
+
+
 def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     """actions.yaml, validated: every action a rule names exists, every statement file too."""
     data, lines = load_yaml(path)

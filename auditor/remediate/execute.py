@@ -12,7 +12,7 @@ from auditor.evidence import ObservationStatus
 from auditor.facts.sql_types import BackupDevice
 from auditor.findings import Status
 from auditor.remediate.model import PlannedAction
-from auditor.remediate.record import ActionOutcome, Artifact, ExecutedStatement
+from auditor.remediate.record import ActionOutcome, Artifact, ExecutedStatement, RestoreTest
 from auditor.remediate.sqlexec import RemediationSession, SqlActionError
 
 ONLINE = 0
@@ -34,17 +34,28 @@ class Result:
     statements: list[ExecutedStatement] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
+    restore: RestoreTest | None = None
 
 
 _FAILURE_OUTCOME = {ObservationStatus.DENIED: ActionOutcome.DENIED,
                     ObservationStatus.TIMEOUT: ActionOutcome.TIMED_OUT}
 
 
-def check_preconditions(session: RemediationSession, action: PlannedAction) -> None:
+def check_preconditions(session: RemediationSession, action: PlannedAction,
+                        run_id: str) -> None:
     """Right before the action: the database is ONLINE; a log backup needs FULL or
-    BULK_LOGGED recovery and a full backup to follow."""
+    BULK_LOGGED recovery and a full backup to follow; no BACKUP of the database is already
+    running; a restore test's copy name is free."""
     if action.action == "start_backup_job":
         return
+    if action.action == "restore_test":
+        copy = action.statements[-1].parameters.get("copy", "")
+        if session.query("database_state", copy.replace("{run}", run_id)):
+            raise RefusedError(f"a database named {copy} already exists on {action.instance}")
+        return
+    if int(session.query("backup_running", action.database)[0]["running"] or 0):
+        raise RefusedError(f"a BACKUP of {action.database} is already running on "
+                           f"{action.instance}: run this again when it has finished")
     rows = session.query("database_state", action.database)
     if not rows:
         raise RefusedError(f"{action.database} does not exist on {action.instance}")
@@ -58,7 +69,8 @@ def check_preconditions(session: RemediationSession, action: PlannedAction) -> N
             raise RefusedError(f"{action.database} was never fully backed up: no log backup")
 
 
-def _watermark(session: RemediationSession, name: str, column: str) -> int:
+def watermark(session: RemediationSession, name: str, column: str) -> int:
+    """The highest id of a history table now, so that what follows is told apart."""
     rows = session.query(name)
     value = rows[0][column] if rows else None
     return int(value) if value is not None else 0
@@ -97,12 +109,12 @@ def run_backup(session: RemediationSession, action: PlannedAction, run_id: str,
                own: set[str], deadline: int) -> Result:
     """BACKUP then RESTORE VERIFYONLY; the artifact is read back from msdb."""
     result = Result()
-    since = _watermark(session, "backup_watermark", "backup_set_id")
+    since = watermark(session, "backup_watermark", "backup_set_id")
     session.set_timeout(deadline)
     try:
         _send(session, action, run_id, result)
     except SqlActionError as exc:
-        return _failed(result, exc)
+        return failed(result, exc)
     wanted = "L" if action.action == "backup_log" else "D"
     result.artifacts = [a for a in _artifacts(session, action, since, own) if a.type == wanted]
     return _judge(result, f"no new {wanted} backup set of {action.database} in msdb")
@@ -114,13 +126,13 @@ def run_job(session: RemediationSession, action: PlannedAction, run_id: str,
     """sp_start_job, then poll the job's outcome and msdb for the new backup until the
     deadline: the outcome is judged, not "the job went idle"."""
     result = Result()
-    since = _watermark(session, "backup_watermark", "backup_set_id")
-    history = _watermark(session, "job_watermark", "instance_id")
+    since = watermark(session, "backup_watermark", "backup_set_id")
+    history = watermark(session, "job_watermark", "instance_id")
     session.set_timeout(min(deadline, 60))
     try:
         _send(session, action, run_id, result)
     except SqlActionError as exc:
-        return _failed(result, exc)
+        return failed(result, exc)
     end = clock() + deadline
     while True:
         rows = session.query("job_outcome", action.job_name or "", history)
@@ -137,17 +149,18 @@ def run_job(session: RemediationSession, action: PlannedAction, run_id: str,
     steps = sorted((r for r in rows if int(r["step_id"]) != 0), key=lambda r: r["instance_id"])
     result.messages.extend(str(r["message"] or "") for r in [*steps, outcome])
     if int(outcome["run_status"]) != 1:
-        failed = [str(r["message"]) for r in steps if int(r["run_status"]) == 0]
+        step_errors = [str(r["message"]) for r in steps if int(r["run_status"]) == 0]
         result.outcome = ActionOutcome.FAILED
         result.reason = f"the job {action.job_name!r} failed: " + " ".join(
-            failed or [str(outcome["message"])])
+            step_errors or [str(outcome["message"])])
         return result
     result.artifacts = [a for a in _artifacts(session, action, since, own) if a.type == "D"]
     return _judge(result, f"the job succeeded but wrote no new full backup of "
                           f"{action.database}")
 
 
-def _failed(result: Result, exc: SqlActionError) -> Result:
+def failed(result: Result, exc: SqlActionError) -> Result:
+    """The result of a statement that failed, with the server's messages."""
     result.outcome = _FAILURE_OUTCOME.get(exc.failure.status, ActionOutcome.FAILED)
     result.reason = exc.failure.message
     result.messages.extend(exc.messages)

@@ -47,7 +47,7 @@ class PlannedAction(Closed):
 
     id: str = Field(description="sha256 of rule, subject and action (16 hex digits)")
     action: str
-    method: Literal["agent_job", "adhoc"]
+    method: Literal["agent_job", "adhoc", "restore_test"]
     instance: str
     database: str
     subject: str
@@ -59,8 +59,17 @@ class PlannedAction(Closed):
     statements: list[Statement]
     destination: str | None = None
     job_name: str | None = None
-    full_backup: bool = Field(description="needs the backup window (or --outside-window)")
+    source_instance: str | None = Field(default=None, description="restore_test: the "
+                                        "instance whose backup is restored")
+    after: str | None = Field(default=None, description="restore_test: the id of this plan's "
+                              "backup action whose new full it restores (its file then comes "
+                              "from that action's verified artifact)")
+    full_backup: bool = Field(description="needs the backup window (or --outside-window): "
+                              "full backups and restore tests")
     estimated_seconds: int
+    estimated_bytes: int = Field(default=0, description="room the backup needs on its "
+                                 "destination: the size of that database's newest backup of "
+                                 "that type (0 when it has none)")
     deadline_seconds: int
     impact: str
     risk: str

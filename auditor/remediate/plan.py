@@ -7,19 +7,24 @@ fits becomes a manual item with the role, the concrete step and the evidence tha
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from auditor import __version__
 from auditor.evidence import EvidenceBundle
 from auditor.facts import InstanceFacts, Known, derive_facts
 from auditor.findings import Finding, Status, SubjectType
-from auditor.inventory import LoadedInventory
+from auditor.inventory import LoadedInventory, SqlInstance
 from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
 from auditor.remediate.model import FindingRef, ManualItem, Plan, PlannedAction, Statement
+from auditor.remediate.queues import ordered
+from auditor.remediate.restore_plan import (
+    AFTER_MARK,
+    copy_name,
+    newest_verified_full,
+    restore_statements,
+    restore_target,
+)
+from auditor.remediate.selection import Selection, action_id, ref
 from auditor.remediate.targets import (
     backup_file,
     covering_job,
@@ -27,41 +32,17 @@ from auditor.remediate.targets import (
     dialect_of,
     durations,
     estimate,
+    newest_size,
     supports_compression,
 )
 from auditor.results import Results
 
+__all__ = ["Planner", "Selection", "action_id"]
+
 ONLINE = 0
 BACKUP_TYPE = {"backup_database": "D", "backup_log": "L"}
-
-
-@dataclass(frozen=True)
-class Selection:
-    """--rule, --subject (glob) and --severity; empty means all."""
-
-    rules: tuple[str, ...] = ()
-    subjects: tuple[str, ...] = ()
-    severities: tuple[str, ...] = ()
-
-    def wants(self, finding: Finding) -> bool:
-        """Whether the finding is selected."""
-        return ((not self.rules or finding.rule_id.upper() in {r.upper() for r in self.rules})
-                and (not self.severities or finding.severity.value in self.severities)
-                and (not self.subjects or any(fnmatch.fnmatchcase(finding.subject.id.lower(),
-                                                                  s.lower())
-                                              for s in self.subjects)))
-
-
-def ref(finding: Finding) -> FindingRef:
-    """A finding as the plan names it."""
-    return FindingRef(rule_id=finding.rule_id, subject=finding.subject.id,
-                      status=finding.status.value, severity=finding.severity.value,
-                      message=finding.message)
-
-
-def action_id(rule_id: str, subject: str, action: str) -> str:
-    """Stable across plans of the same findings."""
-    return hashlib.sha256(f"{rule_id}|{subject}|{action}".encode()).hexdigest()[:16]
+RESTORE_RULES = frozenset({"BR-060"})
+FULL_ACTIONS = ("start_backup_job", "backup_database")
 
 
 @dataclass
@@ -73,6 +54,9 @@ class _Draft:
     database: str
     method: str
     job: str | None = None
+    target: SqlInstance | None = None  # restore_test: the restore-test instance
+    after: _Draft | None = None  # restore_test: this plan's backup of the database
+    file: str = ""  # restore_test: the recorded full it restores (when no `after`)
     fixes: list[FindingRef] = field(default_factory=list)
     contributes: list[FindingRef] = field(default_factory=list)
 
@@ -100,6 +84,7 @@ class Planner:
         self._destinations: dict[str, str | None] = {}
         self._reasons: dict[str, str] = {}
         self._durations: dict[str, dict[tuple[str, str], list[int]]] = {}
+        self._drafts: dict[tuple[str, str, str, str], _Draft] = {}
 
     def _past(self, inst: InstanceFacts, database: str, kind: str) -> list[int]:
         key = inst.instance.server_name.lower()
@@ -119,8 +104,10 @@ class Planner:
         """The plan for the selected findings."""
         chosen = [f for f in self.results.findings if selection.wants(f)]
         drafts: dict[tuple[str, str, str, str], _Draft] = {}
+        self._drafts = drafts
         manual: list[ManualItem] = []
-        for finding in chosen:
+        # restore tests last: one may restore the new full a backup action of this plan takes
+        for finding in sorted(chosen, key=lambda f: f.rule_id in RESTORE_RULES):
             if finding.status not in (Status.FAIL, Status.WARN):
                 continue
             self._place(finding, drafts, manual)
@@ -131,7 +118,7 @@ class Planner:
             inventory_sha256=self.loaded.sha256, results_score=self.results.overall.score,
             selection={"rules": list(selection.rules), "subjects": list(selection.subjects),
                        "severities": list(selection.severities)},
-            actions=_ordered(self._finish(d) for d in drafts.values()),
+            actions=ordered(self._finish(d) for d in drafts.values()),
             assess_first=[ref(f) for f in chosen if f.status is Status.ERROR],
             manual=manual, waived=[ref(f) for f in chosen if f.status is Status.WAIVED])
 
@@ -175,6 +162,8 @@ class Planner:
              kind: str) -> _Choice | None:
         if not action.implemented:
             return None
+        if action.name == "restore_test":
+            return self._restore(action, inst, database)
         if action.name == "start_backup_job":
             job = None if self.adhoc else covering_job(inst, database, kind)
             return _Choice(_Draft(action, inst, database, "agent_job", job.name), "") if job \
@@ -183,6 +172,23 @@ class Planner:
         if path is None:
             return _Choice(None, reason)
         return _Choice(_Draft(action, inst, database, "adhoc"), reason)
+
+    def _restore(self, action: Action, inst: InstanceFacts, database: str) -> _Choice:
+        target = restore_target(self.loaded.inventory, inst.instance)
+        if target is None:
+            return _Choice(None, "the inventory has no restore-test instance (role "
+                                 "restore_test) with a connection string")
+        draft = _Draft(action, inst, database, "restore_test", target=target)
+        draft.after = next((d for d in self._drafts.values() if d.action.name in FULL_ACTIONS
+                            and d.inst is inst and d.database.lower() == database.lower()),
+                           None)
+        if draft.after is None:
+            found = newest_verified_full(inst, database)
+            if found is None:
+                return _Choice(None, f"no full backup of {database} with checksums on a share "
+                                     "to restore: back it up first (BR-001)")
+            draft.file = found.device
+        return _Choice(draft, "")
 
     def _unimplemented(self, entry: RuleRemediation) -> _Choice:
         names = [a for a in entry.actions if not self._actions[a].implemented]
@@ -199,6 +205,8 @@ class Planner:
                           evidence=entry.manual.evidence, reason=reason)
 
     def _finish(self, draft: _Draft) -> PlannedAction:
+        if draft.target is not None:
+            return self._finish_restore(draft, draft.target)
         inst, action = draft.inst, draft.action
         dialect = dialect_of(inst.instance)
         kind = BACKUP_TYPE.get(action.name, "D")
@@ -212,15 +220,46 @@ class Planner:
                       for step in action.steps
                       for name in [step.compressed if compress and step.compressed
                                    else step.statement]]
-        first = sorted(draft.fixes or draft.contributes, key=lambda r: r.rule_id)[0]
+        first = _first(draft)
         return PlannedAction(
-            id=action_id(first.rule_id, first.subject, action.name), action=action.name,
+            id=_draft_id(draft), action=action.name,
             method="agent_job" if draft.job else "adhoc", instance=inst.instance.server_name,
             database=draft.database, subject=first.subject, dialect=dialect,
             fixes=draft.fixes, contributes=draft.contributes, statements=statements,
             destination=dest, job_name=draft.job, full_backup=kind == "D",
-            estimated_seconds=estimated, deadline_seconds=deadline, impact=action.impact,
+            estimated_seconds=estimated, deadline_seconds=deadline,
+            estimated_bytes=newest_size(inst, draft.database, kind) if dest else 0,
+            impact=action.impact,
             risk=action.risk, notes=_notes(action.name, draft))
+
+
+    def _finish_restore(self, draft: _Draft, target: SqlInstance) -> PlannedAction:
+        dialect = dialect_of(target)
+        estimated, deadline = estimate(self._past(draft.inst, draft.database, "D"), "D")
+        after = _draft_id(draft.after) if draft.after else None
+        first = _first(draft)
+        source = draft.inst.instance.server_name
+        return PlannedAction(
+            id=_draft_id(draft), action=draft.action.name, method="restore_test",
+            instance=target.server_name, database=draft.database, subject=first.subject,
+            dialect=dialect, fixes=draft.fixes, contributes=draft.contributes,
+            statements=restore_statements(dialect, copy_name(draft.database),
+                                          AFTER_MARK if after else draft.file),
+            source_instance=source, after=after, full_backup=True,
+            estimated_seconds=2 * estimated, deadline_seconds=2 * deadline,
+            impact=draft.action.impact, risk=draft.action.risk,
+            notes=[f"restores {draft.database} of {source} on {target.server_name} from "
+                   + (f"the new full of action {after}" if after else draft.file)
+                   + "; DBCC CHECKDB; the copy is dropped unless --keep"])
+
+
+def _first(draft: _Draft) -> FindingRef:
+    return sorted(draft.fixes or draft.contributes, key=lambda r: r.rule_id)[0]
+
+
+def _draft_id(draft: _Draft) -> str:
+    first = _first(draft)
+    return action_id(first.rule_id, first.subject, draft.action.name)
 
 
 class _Names(dict[str, str]):
@@ -251,18 +290,3 @@ def _notes(name: str, draft: _Draft) -> list[str]:
         return [f"the job {draft.job!r} backs up every database it covers, to its own "
                 "destination"]
     return []
-
-
-def _ordered(actions: Iterable[PlannedAction]) -> list[PlannedAction]:
-    """Per instance: agent jobs, then fulls, then log backups (a log needs a full first)."""
-    rank = {"start_backup_job": 0, "backup_database": 1, "backup_log": 2}
-    return sorted(actions, key=lambda a: (a.instance.lower(), rank.get(a.action, 9),
-                                          a.database.lower()))
-
-
-def group_by_instance(actions: Sequence[PlannedAction]) -> dict[str, list[PlannedAction]]:
-    """Each instance's queue, in plan order."""
-    out: dict[str, list[PlannedAction]] = defaultdict(list)
-    for action in actions:
-        out[action.instance].append(action)
-    return dict(out)

@@ -61,6 +61,19 @@ class Artifact(Closed):
                            "destination, and RESTORE VERIFYONLY passed where it ran")
 
 
+class RestoreTest(Closed):
+    """What a restore test did on the restore-test instance, read back from its msdb."""
+
+    copy_name: str
+    backup_file: str
+    restore_history_id: int | None = Field(description="the restorehistory row the restore "
+                                           "wrote (restore_type D, recovery 1)")
+    source_server_name: str | None = None
+    source_database_name: str | None = None
+    checkdb_passed: bool
+    dropped: bool
+
+
 class ActionRun(Closed):
     """One planned action in this run."""
 
@@ -75,6 +88,7 @@ class ActionRun(Closed):
     statements: list[ExecutedStatement] = Field(default_factory=list)
     messages: list[str] = Field(default_factory=list, description="the server's messages")
     artifacts: list[Artifact] = Field(default_factory=list)
+    restore: RestoreTest | None = None
 
 
 class FindingCheck(Closed):

@@ -1,9 +1,8 @@
 """A remediation session on one SQL instance: autocommit, a long statement timeout of its own,
 every result set and message drained, errors scrubbed of the password.
 
-The connection string, TLS and error classification are auditor.collect.sql_connect's (the
-architecture wants them in auditor/connect/, shared by both stages; moving them is follow-up
-work while other changes to sql_connect.py are in flight).
+The connection string, TLS and error classification are auditor.connect.sql's, the same code
+the collectors use.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from typing import Any
 
 import pyodbc
 
-from auditor.collect.credentials import SecretUnavailableError, resolve
-from auditor.collect.sql_connect import (
+from auditor.connect.credentials import SecretUnavailableError, resolve
+from auditor.connect.sql import (
     ConnectionStringError,
     Failure,
     build_connection_string,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from auditor.checks.storage import classify_device, host_names
-from auditor.collect.sql_connect import DriverKind, driver_kind, parse_connection_string
+from auditor.connect.sql import DriverKind, driver_kind, parse_connection_string
 from auditor.facts import InstanceFacts, Known
 from auditor.facts.sql_types import AgentJob, BackupDevice
 from auditor.findings import Status
@@ -143,3 +143,12 @@ def estimate(past: list[int], backup_type: str) -> tuple[int, int]:
         return guess, max(FLOOR_SECONDS[backup_type], DEADLINE_FACTOR * guess)
     return (int(statistics.median(past)),
             max(FLOOR_SECONDS[backup_type], DEADLINE_FACTOR * max(past)))
+
+
+def newest_size(inst: InstanceFacts, database: str, backup_type: str) -> int:
+    """Bytes of the database's newest chain backup of that type (0 when it has none)."""
+    if not isinstance(inst.backups, Known):
+        return 0
+    sets = [b for b in inst.backups.value if b.database_name.lower() == database.lower()
+            and b.type == backup_type and not b.is_copy_only]
+    return max(sets, key=lambda b: b.finished_at).size_bytes if sets else 0

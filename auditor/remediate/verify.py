@@ -15,6 +15,7 @@ from auditor.inventory import LoadedInventory
 from auditor.pipeline import Toolkit
 from auditor.remediate.model import Plan
 from auditor.remediate.record import (
+    ActionOutcome,
     ActionRun,
     FindingCheck,
     FindingVerdict,
@@ -67,13 +68,14 @@ def verify(toolkit: Toolkit, loaded: LoadedInventory, plan: Plan, bundle: Eviden
             "observations": sorted(merged.values(), key=lambda o: o.id), "collected_at": at})
         waivers = toolkit.load_waivers(loaded, None)
         after = toolkit.evaluate(new_bundle, RECOLLECTED, loaded, waivers, at)
-    checks = _judge(plan, after, _answered(fresh))
+    checks = _judge(plan, after, _answered(fresh), {r.id: r for r in runs})
     return Verification(evaluated_at=at, instances=instances, findings=checks,
                         score_before=plan.results_score,
                         score_after=after.overall.score if after else None), after
 
 
-def _judge(plan: Plan, after: Results | None, answered: set[str]) -> list[FindingCheck]:
+def _judge(plan: Plan, after: Results | None, answered: set[str],
+           runs: dict[str, ActionRun]) -> list[FindingCheck]:
     now = {(f.rule_id, f.subject.id): f for f in (after.findings if after else [])}
     out: list[FindingCheck] = []
     for action in plan.actions:
@@ -89,7 +91,14 @@ def _judge(plan: Plan, after: Results | None, answered: set[str]) -> list[Findin
             verdict = (FindingVerdict.FIXED if found.status is Status.PASS
                        else FindingVerdict.COULD_NOT_VERIFY if found.status is Status.ERROR
                        else FindingVerdict.STILL_FAILING)
+            reason = found.message
+            run = runs.get(action.id)
+            if verdict is FindingVerdict.FIXED and run is not None \
+                    and run.outcome is not ActionOutcome.SUCCEEDED:
+                # e.g. a restore whose copy failed DBCC CHECKDB: the rule's evidence is there,
+                # the test failed; never called fixed
+                verdict = FindingVerdict.STILL_FAILING
+                reason = f"the action {run.outcome.value}: {run.reason}"
             out.append(FindingCheck(rule_id=ref.rule_id, subject=ref.subject, before=ref.status,
-                                    after=found.status.value, verdict=verdict,
-                                    reason=found.message))
+                                    after=found.status.value, verdict=verdict, reason=reason))
     return out

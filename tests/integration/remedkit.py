@@ -5,7 +5,8 @@ audit -> plan -> apply commands."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from auditor.cli import app
-from auditor.evidence import write_bundle
+from auditor.evidence import Observation, write_bundle
 from auditor.lab.cluster import LabCluster
-from auditor.lab.demo import LabEstate, build_estate, demo_root
+from auditor.lab.demo import LabEstate, LabInstanceRef, build_estate, demo_root, slug
+from auditor.lab.instance import LabLogin, create_instance
+from auditor.lab.tables import InstanceData
 from auditor.results import Results, write_results
 from tests.integration.labkit import collect_live, toolkit
 
@@ -24,6 +27,15 @@ from tests.integration.labkit import collect_live, toolkit
 # in Brisbane). Added to a copy of the inventory, never to fixtures/demo.
 BNE_DESTINATION = {"path": "\\\\bnebak01.litwareinc.com\\sql", "host": "bnebak01.litwareinc.com",
                    "site": "BNE"}
+
+
+# Nor has it a restore-test instance: one in Chicago, made from SQLCHI02's clock, system
+# databases and volumes (its model database's files give the restore's target folders).
+RESTORE_TEST = {"server_name": "SQLCHI03\\RESTORE", "host": "sqlchi03.litwareinc.com",
+                "role": "restore_test", "site": "CHI"}
+RESTORE_TEST_FROM = "SQLCHI02\\RTC"
+SYSTEM = ("master", "model", "msdb", "tempdb")
+KEPT_PROBES = ("server_time", "databases", "database_files")
 
 
 @dataclass(frozen=True)
@@ -53,11 +65,40 @@ def make_estate(cluster: LabCluster, folder: Path, name: str,
                        present=dt.datetime.now(dt.UTC))
     data = yaml.safe_load(lab.inventory.read_text(encoding="utf-8"))
     data["backup_destinations"].append(dict(BNE_DESTINATION))
+    if source == "neglected":
+        ref = _restore_test_instance(cluster, lab, name)
+        data["sql_instances"].append({
+            **RESTORE_TEST, "connection": ref.connection, "encrypt": True,
+            "credential": {"kind": "env", "name": ref.env_var, "username": ref.login.name}})
+        lab = replace(lab, instances=(*lab.instances, ref),
+                      env={**lab.env, ref.env_var: ref.login.password})
     for key, value in (edits or {}).items():
         data[key] = value
     inventory = folder / f"{name}-remediation.yaml"
     inventory.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return Estate(lab, inventory, folder / name, cluster)
+
+
+def _restore_test_instance(cluster: LabCluster, lab: LabEstate, name: str) -> LabInstanceRef:
+    """A restore-test instance in the lab: system databases only, no history."""
+    server = RESTORE_TEST["server_name"]
+    recorded = {o.probe: o for o in lab.served.observations
+                if o.target == RESTORE_TEST_FROM and o.probe in KEPT_PROBES}
+    system = {int(str(r["database_id"])) for r in recorded["databases"].data
+              if str(r["name"]) in SYSTEM}
+    observations: dict[str, Observation] = {}
+    for probe, obs in recorded.items():
+        rows = [r for r in obs.data if probe == "server_time"
+                or int(str(r["database_id"])) in system]
+        if probe == "server_time":
+            rows = [{**r, "server_name": server, "machine_name": "SQLCHI03"} for r in rows]
+        observations[probe] = obs.model_copy(update={"target": server, "data": rows})
+    key = slug(f"{name} {server}")
+    login = LabLogin(f"audit_{key}", secrets.token_urlsafe(18))
+    create_instance(cluster, key, InstanceData(server, observations), login)
+    return LabInstanceRef(server_name=server, database=key, login=login,
+                          env_var=f"AUDITOR_LAB_{key.upper()}_PASSWORD",
+                          connection=cluster.odbc(key, login.name))
 
 
 def use_env(estate: Estate, monkeypatch: pytest.MonkeyPatch) -> None:

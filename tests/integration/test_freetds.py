@@ -18,7 +18,7 @@ import yaml
 
 from auditor.collect.base import CollectContext
 from auditor.collect.sql import SqlCollector, preflight_sql
-from auditor.collect.sql_connect import build_connection_string, get_key, parse_connection_string
+from auditor.connect.sql import build_connection_string, get_key, parse_connection_string
 from auditor.evidence import Observation, ObservationStatus
 from auditor.inventory import load_inventory
 from auditor.lab.winrm.tls import TlsFiles, make_tls_files

@@ -17,10 +17,10 @@ import pyodbc
 import pytest
 
 from auditor.collect.base import CollectContext
-from auditor.collect.credentials import Secret
 from auditor.collect.sql import SqlCollector
 from auditor.collect.sql_collector import fetch
-from auditor.collect.sql_connect import (
+from auditor.connect.credentials import Secret
+from auditor.connect.sql import (
     build_connection_string,
     format_value,
     parse_connection_string,

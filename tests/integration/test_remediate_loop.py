@@ -10,7 +10,7 @@ import pytest
 
 from auditor.findings import Status
 from auditor.lab.cluster import LabCluster
-from tests.integration.remedkit import apply, audit, make_estate, plan, use_env
+from tests.integration.remedkit import RESTORE_TEST, apply, audit, make_estate, plan, use_env
 
 pytestmark = pytest.mark.pg
 
@@ -20,8 +20,13 @@ pytestmark = pytest.mark.pg
 #   Not LcsCDR (OFFLINE: manual) nor rgsconfig (error: missing, assess first).
 # - BR-003 on FULL-recovery stores without a recent log backup: a log backup after the full.
 # - BR-004 on SQLCHI02's system databases, never backed up: a full of each.
+# - BR-060 on every required store that fails it, by a restore test on the restore-test
+#   instance the estate is given (SQLCHI03\RESTORE, remedkit): for the five stores that get a
+#   new full above, that full, restored after it is verified; for QoEMetrics on SQLMON01, its
+#   newest recorded full (2026-11-23, WITH CHECKSUM, on \\chibak01), still on the share.
 # Not BR-002 (6 of 7 days needs six more nights), not BR-040/BR-050/BR-042 (the 7-day history
-# still holds the local and virtual-device backups), not BR-060 (restore tests are later work).
+# still holds the local and virtual-device backups); lis's BR-060 was not_applicable in the
+# audit the plan came from (never backed up), so nothing plans its restore test.
 FIXABLE = {
     ("BR-001", "database:SQLBNE01\\RTC/xds"), ("BR-001", "database:SQLBNE01\\RTC/lis"),
     ("BR-001", "database:SQLBNE01\\RTC/rtcxds"), ("BR-001", "database:SQLBNE01\\RTC/rtcshared"),
@@ -30,6 +35,10 @@ FIXABLE = {
     ("BR-003", "database:SQLCHI01\\RTC/rtcshared"),
     ("BR-004", "database:SQLCHI02\\RTC/master"), ("BR-004", "database:SQLCHI02\\RTC/model"),
     ("BR-004", "database:SQLCHI02\\RTC/msdb"),
+    ("BR-060", "database:SQLBNE01\\RTC/xds"), ("BR-060", "database:SQLBNE01\\RTC/rtcxds"),
+    ("BR-060", "database:SQLBNE01\\RTC/rtcshared"), ("BR-060", "database:SQLCHI01\\RTC/rtcxds"),
+    ("BR-060", "database:SQLCHI01\\RTC/rtcshared"),
+    ("BR-060", "database:SQLMON01\\LYNCMON/QoEMetrics"),
 }
 
 
@@ -56,6 +65,9 @@ SIDE_EFFECTS = {
 }
 
 
+SCORES = (24.1, 45.8)  # the score before and after (was 40.7 after, before restore tests)
+
+
 def _statuses(results: object) -> dict[tuple[str, str], str]:
     return {(f.rule_id, f.subject.id): f.status.value for f in results.findings}  # type: ignore[attr-defined]
 
@@ -74,7 +86,10 @@ def test_audit_plan_apply_reaudit_fixes_exactly_the_fixable(
     fixes = {(f["rule_id"], f["subject"]) for a in data["actions"] for f in a["fixes"]}
     assert fixes == FIXABLE
     manual = {(m["finding"]["rule_id"], m["finding"]["subject"]) for m in data["manual"]}
-    assert ("BR-060", "database:SQLBNE01\\RTC/xds") in manual
+    assert ("BR-002", "database:SQLBNE01\\RTC/xds") in manual  # cadence: one run cannot
+    assert not {k for k in manual if k[0] == "BR-060"}
+    restores = [a for a in data["actions"] if a["action"] == "restore_test"]
+    assert {a["instance"] for a in restores} == {RESTORE_TEST["server_name"]}
     assert ("DR-060", "database:SQLBNE01\\RTC/lis") not in manual  # waived: never acted on
     assert [w["rule_id"] for w in data["waived"]] == ["DR-060"]
 
@@ -98,3 +113,4 @@ def test_audit_plan_apply_reaudit_fixes_exactly_the_fixable(
     assert after.overall.score is not None
     assert before.overall.score is not None
     assert after.overall.score > before.overall.score
+    assert (round(before.overall.score, 1), round(after.overall.score, 1)) == SCORES

@@ -14,9 +14,9 @@ import yaml
 from typer.testing import CliRunner
 
 from auditor.cli import app as cli_app
-from auditor.collect.credentials import Secret
 from auditor.collect.sql_collector import fetch
-from auditor.collect.sql_connect import build_connection_string
+from auditor.connect.credentials import Secret
+from auditor.connect.sql import build_connection_string
 from auditor.evidence import Observation, Source, make_observation, read_bundle, write_bundle
 from auditor.inventory import load_inventory
 from auditor.lab.cluster import LabCluster

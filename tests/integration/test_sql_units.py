@@ -11,9 +11,9 @@ import pyodbc
 import pytest
 
 from auditor.collect.base import CollectContext
-from auditor.collect.credentials import Secret
 from auditor.collect.sql import SqlCollector
-from auditor.collect.sql_connect import (
+from auditor.connect.credentials import Secret
+from auditor.connect.sql import (
     ConnectionStringError,
     build_connection_string,
     connect_failure,

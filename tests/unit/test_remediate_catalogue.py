@@ -9,7 +9,13 @@ import re
 import pytest
 
 from auditor.pipeline import Toolkit
-from auditor.remediate.catalogue import Dialect, default_catalogue, statement, statement_path
+from auditor.remediate.catalogue import (
+    Dialect,
+    default_catalogue,
+    statement,
+    statement_path,
+    with_moves,
+)
 
 CATALOGUE = default_catalogue()
 STEPS = [(action.name, name, len(step.parameters))
@@ -31,7 +37,8 @@ def test_statement_binds_every_value(action: str, name: str, count: int,
     assert "{" not in without_literals.replace("{CALL", ""), "a placeholder formatted in"
     assert "%" not in text
     literals = re.findall(r"'([^']*)'", text)
-    assert set(literals) <= {"D", "L"}, f"{name}: literal values other than a backup type"
+    # a backup type, or the fixed keywords of a batch that quotes a name with QUOTENAME
+    assert set(literals) <= {"D", "L", "DROP DATABASE ", ";"}, f"{name}: literal values"
 
 
 @pytest.mark.parametrize("name", sorted({n for _, n, _ in STEPS}))
@@ -90,4 +97,32 @@ def test_statements_shared_by_both_dialects_stay_in_the_portable_subset(name: st
 
 def test_the_shared_statements_are_the_read_only_ones() -> None:
     assert SHARED == ["backup_watermark", "database_state", "job_outcome", "job_watermark",
-                      "new_backups", "server_clock"]
+                      "new_backups", "restore_check", "restore_watermark",
+                      "server_clock"]
+    for name in SHARED:
+        assert statement(name, Dialect.TSQL).upper().startswith("SELECT ")
+
+
+@pytest.mark.parametrize("dialect", list(Dialect))
+@pytest.mark.parametrize("files", [1, 2, 5])
+def test_the_restore_takes_one_bound_move_pair_per_file(dialect: Dialect, files: int) -> None:
+    text = with_moves(statement("restore_database", dialect), dialect, files)
+    assert text.count("?") == 2 + 2 * files
+    if dialect is Dialect.TSQL:
+        assert text.count("MOVE ? TO ?") == files
+        assert "WITH CHECKSUM, RECOVERY" in text
+        assert "DECLARE @db sysname = ?, @file nvarchar(4000) = ?" in text
+
+
+def test_a_restore_without_files_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one file"):
+        with_moves(statement("restore_database", Dialect.TSQL), Dialect.TSQL, 0)
+
+
+def test_names_tsql_will_not_take_as_variables_are_quoted_on_the_server() -> None:
+    drop = statement("drop_restored", Dialect.TSQL)
+    assert "QUOTENAME(@db)" in drop
+    assert "DECLARE @db sysname = ?" in drop
+    assert statement("checkdb", Dialect.TSQL).endswith("DBCC CHECKDB (@db) WITH NO_INFOMSGS;")
+    listing = statement("restore_filelistonly", Dialect.TSQL)
+    assert "RESTORE FILELISTONLY FROM DISK = @file WITH CHECKSUM" in listing

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from pypsrp.exceptions import AuthenticationError, WinRMTransportError, WSManFaultError
 
-from auditor.collect.credentials import Secret
+from auditor.connect.credentials import Secret
 from auditor.connect.secrets import scrub_text, secret_forms
 from auditor.evidence import ObservationStatus
 

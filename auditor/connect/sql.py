@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from auditor.collect.credentials import Secret
+from auditor.connect.credentials import Secret
 from auditor.connect.odbc import (
     ConnectionStringError,
     Pairs,

@@ -1,0 +1,1 @@
+SELECT dbo.lab_checkdb(?) AS errors

@@ -1,0 +1,1 @@
+SELECT dbo.lab_drop_database(?) AS dropped

@@ -1,0 +1,1 @@
+SELECT f.type AS type, f.physical_name AS physical_name, v.volume_mount_point AS volume_mount_point, v.available_bytes AS available_bytes FROM sys.master_files f JOIN sys.databases d ON d.database_id = f.database_id CROSS JOIN LATERAL sys.dm_os_volume_stats(f.database_id, f.file_id) v WHERE d.name = ?

@@ -1,0 +1,1 @@
+SELECT r.restore_history_id AS restore_history_id, r.restore_type AS restore_type, r.recovery AS recovery, b.database_name AS source_database_name, b.server_name AS source_server_name FROM dbo.restorehistory r JOIN dbo.backupset b ON b.backup_set_id = r.backup_set_id WHERE r.destination_database_name = ? AND r.restore_history_id > ?

@@ -1,0 +1,1 @@
+SELECT dbo.lab_restore_database(?, ?, ARRAY[?, ?]::varchar[]) AS restore_history_id

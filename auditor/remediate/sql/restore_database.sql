@@ -1,0 +1,1 @@
+SET NOCOUNT ON; DECLARE @db sysname = ?, @file nvarchar(4000) = ?; RESTORE DATABASE @db FROM DISK = @file WITH CHECKSUM, RECOVERY, MOVE ? TO ?, STATS = 10;
