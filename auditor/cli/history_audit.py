@@ -14,7 +14,7 @@ import typer
 
 from auditor.canonical import pretty_bytes
 from auditor.cli.common import err
-from auditor.collect.credentials import SecretUnavailableError, resolve
+from auditor.connect.credentials import SecretUnavailableError, resolve
 from auditor.engine.rules import RulePack
 from auditor.errors import AuditorError
 from auditor.history.blobs import get_blob

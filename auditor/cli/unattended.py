@@ -15,7 +15,7 @@ import typer
 
 from auditor.canonical import check_writable
 from auditor.cli.common import ExitCode, _guarded, err, exit_code, say
-from auditor.collect.credentials import SecretUnavailableError, resolve
+from auditor.connect.credentials import SecretUnavailableError, resolve
 from auditor.errors import AuditorError, InputError
 from auditor.gates import Gates
 from auditor.inventory import Inventory

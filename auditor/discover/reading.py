@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auditor.collect.clixml import Row
-from auditor.collect.credentials import Secret, SecretUnavailableError, resolve
 from auditor.collect.lync_plan import SWITCH, Task
 from auditor.collect.lync_session import Session, parse_connect_to
-from auditor.collect.lync_transport import Failure, guarded_logs
+from auditor.connect.credentials import Secret, SecretUnavailableError, resolve
+from auditor.connect.winrm_transport import Failure, guarded_logs
 from auditor.discover.commands import discovery_probes
 from auditor.errors import AuditorError
 from auditor.inventory import LyncAccess

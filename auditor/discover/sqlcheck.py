@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.collect.credentials import SecretUnavailableError, resolve
 from auditor.collect.sql_collector import Fetched, SqlCollector
-from auditor.collect.sql_connect import Failure
+from auditor.connect.credentials import SecretUnavailableError, resolve
+from auditor.connect.sql import Failure
 from auditor.discover.model import Instance
 from auditor.discover.stores import confirmed_stores
 from auditor.inventory import Credential, SqlInstance

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from auditor.collect.credentials import Secret
+from auditor.connect.credentials import Secret
 from auditor.inventory import Delivery, SmtpSecurity
 
 BACKOFF_SECONDS = 2.0
