@@ -69,6 +69,8 @@ class Session:
     pool: Any = None
     reconnects: int = 0
     scripts: dict[str, str] = field(default_factory=dict)
+    modules: dict[str, Failure | None] = field(default_factory=dict)
+    """Modules imported into the open runspace (None) or whose import failed (why)."""
 
     @property
     def where(self) -> str:
@@ -99,6 +101,7 @@ class Session:
 
     def open(self) -> Failure | None:
         """Connect and open the RunspacePool; the Failure when it cannot."""
+        self.modules = {}
         try:
             self.wsman = self._connection()
             self.pool = RunspacePool(self.wsman)
@@ -132,6 +135,10 @@ class Session:
             if failure is not None:
                 return Failure(failure.status, f"reconnect failed: {failure.message}")
         probe = task.probe
+        if probe.module:
+            refused = self.ensure_module(probe.module)
+            if refused is not None:
+                return refused
         nested = NESTED.get(probe.name)
         nested = nested if nested in probe.select else None
         label = probe.command or probe.script or probe.name
@@ -148,6 +155,34 @@ class Session:
                 self.close()
         return Failure(failure.status, scrub(failure.message, self.secret),
                        failure.connection_lost)
+
+    def ensure_module(self, name: str) -> Failure | None:
+        """Import a module once into this runspace, explicitly: module autoloading is not
+        something a remoting session can rely on. The Failure (kept for the later probes of
+        the same session) when the import fails."""
+        if name in self.modules:
+            return self.modules[name]
+
+        def build(ps: Any) -> None:
+            ps.add_cmdlet("Import-Module").add_parameter("Name", name)
+            ps.add_parameter("ErrorAction", "Stop")
+
+        try:
+            self.call(build, f"Import-Module {name}")
+            failure = None
+        except _FailedError as err:
+            failure = Failure(err.failure.status, f"{err.failure.message} (is the {name} "
+                              "module, the Lync Server Management Shell, installed on this "
+                              "server?)")
+        except Exception as exc:  # noqa: BLE001
+            found = transport_failure(exc, self.where, opening=False)
+            failure = Failure(found.status, scrub(found.message, self.secret),
+                              found.connection_lost)
+            if found.connection_lost:
+                self.close()
+                return failure
+        self.modules[name] = failure
+        return failure
 
     def _builder(self, task: Task, nested: str | None) -> Callable[[Any], None]:
         """The probe's pipeline. With a nested property, two statements in one invocation:
