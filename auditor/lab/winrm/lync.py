@@ -22,7 +22,7 @@ from auditor.evidence import EvidenceBundle, ObservationStatus, read_bundle
 from auditor.facts.lync import share_paths
 from auditor.inventory import Inventory, load_inventory
 from auditor.lab.timeshift import delta_to, shift_bundle
-from auditor.lab.winrm.lync_access import SCRIPT_CMDLETS, LyncAccess
+from auditor.lab.winrm.lync_access import SCRIPT_CMDLETS, LyncAccess, database_services
 from auditor.lab.winrm.objects import Complex, string_array, to_psobject
 from auditor.lab.winrm.shapes import SHAPES, shape
 from auditor.lab.winrm.wsman import CommandCall, ErrorSpec, Invocation, Reply
@@ -268,6 +268,8 @@ class LyncLab:
                      "ActiveReplicas": names, "DeletedReplicas": []}]
         if probe == "file_stores":
             return []
+        if probe == "database_services":
+            return database_services(inv)
         return None
 
     def _test_path(self, params: Mapping[str, Any]) -> bool:

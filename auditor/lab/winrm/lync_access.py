@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.facts.topology import ROLE_STORES
+from auditor.inventory import InstanceRole, Inventory
 from auditor.lab.winrm.objects import Complex, to_psobject
 from auditor.lab.winrm.wsman import ErrorSpec, Reply
 
@@ -94,3 +96,26 @@ class LyncAccess:
         folder = Complex(("System.IO.DirectoryInfo", "System.IO.FileSystemInfo",
                           "System.Object"), {"FullName": path, "Name": path}, path)
         return Reply(outputs=[to_psobject(folder)])
+
+
+_SERVICE_ROLES = (InstanceRole.BACK_END, InstanceRole.MONITORING, InstanceRole.ARCHIVING,
+                  InstanceRole.PERSISTENT_CHAT)
+
+
+def database_services(inventory: Inventory) -> list[dict[str, Any]]:
+    """database_services.ps1's rows for an estate whose bundle has none: one per database
+    role (Get-CsService -<Role>Database, -PersistentChatComplianceDatabase included) whose
+    stores an instance holds."""
+    rows = []
+    for inst in inventory.sql_instances:
+        if inst.role not in _SERVICE_ROLES:
+            continue
+        held = {s.lower() for s in inst.stores}
+        name = inst.server_name.split("\\", 1)
+        for role, stores in sorted(ROLE_STORES.items()):
+            if held & stores:
+                rows.append({"Identity": f"{role}:{inst.host}", "Role": role,
+                             "PoolFqdn": inst.host,
+                             "SqlInstanceName": name[1] if len(name) == 2 else "",
+                             "MirrorSqlServer": None})
+    return rows
