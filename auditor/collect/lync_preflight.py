@@ -8,7 +8,17 @@ from typing import Any
 
 from auditor.collect.base import PreflightCheck
 from auditor.collect.clixml import to_json
+from auditor.collect.lync_access import (
+    ROLE_FIX,
+    ROLE_GRANTS,
+    SHARE_FIX,
+    delegation_fix,
+    holds,
+    rbac_roles_note,
+    second_hop,
+)
 from auditor.collect.lync_collector import LyncCollector
+from auditor.collect.lync_plan import Task, plan
 from auditor.collect.lync_session import Session
 from auditor.connect.credentials import Secret, SecretUnavailableError
 from auditor.connect.winrm_transport import (
@@ -26,34 +36,8 @@ from auditor.probes.catalogue import PsProbe, Scope
 
 # --- preflight ------------------------------------------------------------------------------
 
-ROLE_GRANTS: dict[str, frozenset[str]] = {
-    "csviewonlyadministrator": frozenset({
-        "csviewonlyadministrator", "csserveradministrator", "csadministrator",
-        "rtcuniversalserveradmins", "rtcuniversaluseradmins"}),
-    "rtcuniversalserveradmins": frozenset({"rtcuniversalserveradmins"}),
-    "local administrators (wmi read)": frozenset({"builtin\\administrators"}),
-}
-"""Per catalogue `rbac` requirement, the groups (Lync RBAC roles are universal groups) that
-meet it. `file share read` is checked by Test-Path on each share instead."""
-ROLE_FIX = {
-    "csviewonlyadministrator": "Add-ADGroupMember -Identity CsViewOnlyAdministrator -Members "
-                               "{user}  (or grant it with Grant-CsAdminRole)",
-    "rtcuniversalserveradmins": "Add-ADGroupMember -Identity RTCUniversalServerAdmins -Members "
-                                "{user}  (Get-CsBackupServiceStatus needs it, or a group in "
-                                "Set-CsBackupServiceConfiguration -AuthorizedUniversalGroups)",
-    "local administrators (wmi read)": "Add-LocalGroupMember -Group Administrators -Member "
-                                       "{user}  (on that server; WMI and the registry are read)",
-}
 IDENTITY_SCRIPT = "audit_identity.ps1"
-
-
-def _holds(requirement: str, groups: Sequence[str]) -> bool:
-    grants = ROLE_GRANTS[requirement]
-    for group in groups:
-        low = group.lower()
-        if low in grants or low.rsplit("\\", 1)[-1] in grants:
-            return True
-    return False
+LYNC_MODULE = "Lync"
 
 
 def preflight_lync(loaded: LoadedInventory, *, interactive: bool | None = None,
@@ -135,31 +119,36 @@ def _role_checks(collector: LyncCollector, session: Session, host: str, scopes: 
     probes = [p for p in collector.catalogue.powershell if p.scope in scopes]
     user = secret.username or "<audit account>"
     checks: list[PreflightCheck] = []
-    script = (PROBES_DIR / "ps" / IDENTITY_SCRIPT).read_text(encoding="utf-8")
-    identity = _try(session, lambda ps: ps.add_script(script), IDENTITY_SCRIPT)
-    groups: list[str] = []
-    if isinstance(identity, Failure):
-        checks.append(PreflightCheck(host, "identity", False, identity.message))
-    else:
-        found = to_json(identity[0]) if identity else None
-        raw = found.get("Groups") if isinstance(found, dict) else None
-        groups = [str(g) for g in raw] if isinstance(raw, list) else []
+    groups, failure = _identity(session)
+    if failure is not None:
+        checks.append(PreflightCheck(host, "identity", False, failure.message))
     for requirement in sorted({p.rbac for p in probes}):
         names = ", ".join(sorted(p.name for p in probes if p.rbac == requirement))
         key = requirement.lower()
         if key == "file share read":
             checks += _share_checks(session, host, loaded, names)
         elif key in ROLE_GRANTS:
-            ok = _holds(key, groups)
+            ok = holds(key, groups)
+            note = "" if ok else rbac_roles_note(groups)
             checks.append(PreflightCheck(host, requirement, ok, f"{'held' if ok else 'NOT held'}"
-                                         f" (needed by {names})",
+                                         f" (needed by {names}){note}",
                                          fix=None if ok else ROLE_FIX[key].format(user=user)))
         else:
             checks.append(PreflightCheck(host, requirement, False, f"cannot be verified "
                                          f"(needed by {names})"))
     if manager:
-        checks.append(_cmdlet_check(session, host, probes))
+        checks += _cmdlet_checks(collector, session, host, probes, loaded, user)
     return checks
+
+
+def _identity(session: Session) -> tuple[list[str], Failure | None]:
+    script = (PROBES_DIR / "ps" / IDENTITY_SCRIPT).read_text(encoding="utf-8")
+    identity = _try(session, lambda ps: ps.add_script(script), IDENTITY_SCRIPT)
+    if isinstance(identity, Failure):
+        return [], identity
+    found = to_json(identity[0]) if identity else None
+    raw = found.get("Groups") if isinstance(found, dict) else None
+    return ([str(g) for g in raw] if isinstance(raw, list) else []), None
 
 
 def _try(session: Session, build: Callable[[Any], None], label: str) -> list[Any] | Failure:
@@ -183,21 +172,72 @@ def _command(name: str, **parameters: Any) -> Callable[[Any], None]:
 
 def _share_checks(session: Session, host: str, loaded: LoadedInventory,
                   names: str) -> list[PreflightCheck]:
+    """Get-Item on each share (Test-Path would say False alike for missing and refused)."""
     checks = []
     for share in share_paths(loaded.inventory):
-        result = _try(session, _command("Test-Path", LiteralPath=share), "Test-Path")
-        ok = not isinstance(result, Failure) and bool(result) and result[0] is True
-        detail = result.message if isinstance(result, Failure) else (
-            "readable" if ok else "not found or not readable")
+        result = _try(session, _command("Get-Item", LiteralPath=share, ErrorAction="Stop"),
+                      "Get-Item")
+        ok = not isinstance(result, Failure) and bool(result)
+        fix = None if ok else SHARE_FIX
+        detail = "readable"
+        if isinstance(result, Failure):
+            detail = result.message
+            if result.status is Status.DENIED and second_hop(session.access.auth, detail,
+                                                              share=True):
+                far = share.lstrip("\\").split("\\", 1)[0]
+                fix = delegation_fix(session.access.auth, f"the share's host {far}")
+            elif result.status is not Status.DENIED:
+                fix = "check that the share and folder exist, then " + SHARE_FIX
+        elif not ok:
+            detail = "not found or not readable"
         checks.append(PreflightCheck(host, f"file share read {share}", ok,
-                                     f"{detail} (needed by {names})",
-                                     fix=None if ok else "grant the audit account Read on the "
-                                     "share and on the folder's NTFS ACL"))
+                                     f"{detail} (needed by {names})", fix=fix))
     return checks
 
 
-def _cmdlet_check(session: Session, host: str, probes: Sequence[PsProbe]) -> PreflightCheck:
-    missing = []
+def _cmdlet_checks(collector: LyncCollector, session: Session, host: str,
+                   probes: Sequence[PsProbe], loaded: LoadedInventory,
+                   user: str) -> list[PreflightCheck]:
+    """The Lync module imported once, every probe cmdlet there, then each one run once (the
+    only proof that the session may run it: RBAC roles say nothing here)."""
+    refused = session.ensure_module(LYNC_MODULE)
+    if refused is not None:
+        return [PreflightCheck(host, "Lync module", False, refused.message,
+                               fix="run the audit against a server with the Lync Server "
+                               "Management Shell (Lync Server 2013 core components)")]
+    available, missing = _cmdlet_check(session, host, probes)
+    checks = [PreflightCheck(host, "Lync module", True, "Import-Module Lync succeeded"),
+              available]
+    management, _ = plan(loaded, collector.catalogue)
+    tried: set[str] = set()
+    for task in management:
+        probe = task.probe
+        if (not probe.command or probe.name in tried or task.problem is not None
+                or probe.command in missing):
+            continue
+        tried.add(probe.name)
+        checks.append(_run_check(session, host, task, user))
+    return checks
+
+
+def _run_check(session: Session, host: str, task: Task, user: str) -> PreflightCheck:
+    probe = task.probe
+    label = f"runs {probe.name}"
+    result = session.run(task)
+    if not isinstance(result, Failure):
+        return PreflightCheck(host, label, True, f"{probe.command} answered ({len(result)} "
+                              "objects)")
+    fix = None
+    if second_hop(session.access.auth, result.message, share=False):
+        fix = delegation_fix(session.access.auth, "the Central Management store's SQL Server")
+    elif result.status is Status.DENIED:
+        fix = ROLE_FIX.get(probe.rbac.lower(), "").format(user=user) or None
+    return PreflightCheck(host, label, False, f"{result.message} (needs {probe.rbac})", fix=fix)
+
+
+def _cmdlet_check(session: Session, host: str,
+                  probes: Sequence[PsProbe]) -> tuple[PreflightCheck, list[str]]:
+    missing: list[str] = []
     for command in sorted({p.command for p in probes if p.command}):
         result = _try(session, _command("Get-Command", Name=command), "Get-Command")
         if isinstance(result, Failure) or not result:
@@ -205,5 +245,6 @@ def _cmdlet_check(session: Session, host: str, probes: Sequence[PsProbe]) -> Pre
     if missing:
         return PreflightCheck(host, "cmdlets", False, "not available to the account: "
                               + ", ".join(missing), fix="run on a server with the Lync Server "
-                              "Management Shell, with a role that includes these cmdlets")
-    return PreflightCheck(host, "cmdlets", True, "every probe cmdlet is available")
+                              "2013 Management Shell, whose Lync module has these cmdlets"
+                              ), missing
+    return PreflightCheck(host, "cmdlets", True, "every probe cmdlet is available"), missing

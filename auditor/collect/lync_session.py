@@ -25,6 +25,13 @@ class Session(WinrmSession):
     """A WinRM session that runs the catalogue's probes (auditor.connect.winrm has the rest)."""
 
     scripts: dict[str, str] = field(default_factory=dict)
+    modules: dict[str, Failure | None] = field(default_factory=dict)
+    """Modules imported into the open runspace (None) or whose import failed (why)."""
+
+    def open(self) -> Failure | None:
+        """Open the runspace; modules are imported again into each new one."""
+        self.modules = {}
+        return super().open()
 
     def run(self, task: Task) -> list[Row] | Failure:
         """The probe's rows, or the Failure; after a lost connection one reconnect."""
@@ -32,6 +39,10 @@ class Session(WinrmSession):
         if reopened is not None:
             return reopened
         probe = task.probe
+        if probe.module:
+            refused = self.ensure_module(probe.module)
+            if refused is not None:
+                return refused
         nested = NESTED.get(probe.name)
         nested = nested if nested in probe.select else None
         label = probe.command or probe.script or probe.name
@@ -48,6 +59,34 @@ class Session(WinrmSession):
                 self.close()
         return Failure(failure.status, scrub(failure.message, self.secret),
                        failure.connection_lost)
+
+    def ensure_module(self, name: str) -> Failure | None:
+        """Import a module once into this runspace, explicitly: module autoloading is not
+        something a remoting session can rely on. The Failure (kept for the later probes of
+        the same session) when the import fails."""
+        if name in self.modules:
+            return self.modules[name]
+
+        def build(ps: Any) -> None:
+            ps.add_cmdlet("Import-Module").add_parameter("Name", name)
+            ps.add_parameter("ErrorAction", "Stop")
+
+        try:
+            self.call(build, f"Import-Module {name}")
+            failure = None
+        except _FailedError as err:
+            failure = Failure(err.failure.status, f"{err.failure.message} (is the {name} "
+                              "module, the Lync Server Management Shell, installed on this "
+                              "server?)")
+        except Exception as exc:  # noqa: BLE001
+            found = transport_failure(exc, self.where, opening=False)
+            failure = Failure(found.status, scrub(found.message, self.secret),
+                              found.connection_lost)
+            if found.connection_lost:
+                self.close()
+                return failure
+        self.modules[name] = failure
+        return failure
 
     def _builder(self, task: Task, nested: str | None) -> Callable[[Any], None]:
         """The probe's pipeline. With a nested property, two statements in one invocation:

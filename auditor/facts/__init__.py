@@ -9,6 +9,7 @@ from auditor.evidence import EvidenceBundle
 from auditor.facts.base import Fact, Known, Unknown, index
 from auditor.facts.clock import AuditClock
 from auditor.facts.lync import LyncFacts, derive_lync
+from auditor.facts.lync_dates import cms_clock_offset
 from auditor.facts.records import RecordsFacts, derive_records
 from auditor.facts.sql import InstanceFacts, derive_instance
 from auditor.inventory import Inventory
@@ -37,5 +38,5 @@ def derive_facts(bundle: EvidenceBundle, inventory: Inventory, now: dt.datetime)
     instances = tuple(derive_instance(observations, inst) for inst in inventory.sql_instances)
     return Facts(inventory=inventory, now=now, clock=AuditClock.of(bundle, now),
                  instances=instances,
-                 lync=derive_lync(observations, inventory),
+                 lync=derive_lync(observations, inventory, cms_clock_offset(instances)),
                  records=derive_records(observations))

@@ -170,9 +170,12 @@ def _parse_naive(value: JsonValue) -> dt.datetime | None:
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
-def as_ps_datetime(row: Mapping[str, JsonValue], name: str) -> dt.datetime | None:
-    """A date from ConvertTo-Json (PowerShell 3.0-5.1): `\\/Date(ms)\\/`, a {value: ...}
-    wrapper, or ISO 8601 with an offset. Always returned in UTC."""
+def as_ps_datetime(row: Mapping[str, JsonValue], name: str,
+                   naive_offset: dt.timedelta | None = None) -> dt.datetime | None:
+    """A PowerShell date, always returned in UTC: ISO 8601 as the collector writes a CLIXML
+    DateTime (with its offset; none for Kind Unspecified), or `\\/Date(ms)\\/` and a
+    {value: ...} wrapper as ConvertTo-Json wrote them in older and demo bundles. A date without
+    an offset is read only when the caller says which offset it assumes (`naive_offset`)."""
     value = row.get(name)
     if value is None:
         return None
@@ -187,14 +190,16 @@ def as_ps_datetime(row: Mapping[str, JsonValue], name: str) -> dt.datetime | Non
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             parsed = None
+        if parsed is not None and parsed.tzinfo is None and naive_offset is not None:
+            parsed = parsed.replace(tzinfo=dt.timezone(naive_offset))
         if parsed is not None and parsed.tzinfo is not None:
             return parsed.astimezone(dt.UTC)
     raise BadValueError(name, row.get(name), "a date with a zone (/Date(ms)/ or ISO 8601)")
 
 
 def as_list(value: JsonValue) -> list[JsonValue]:
-    """ConvertTo-Json gives a single object where an array is expected, and Windows PowerShell
-    may wrap an array as {"value": [...], "Count": n}: treat all three alike."""
+    """A list; also as ConvertTo-Json wrote one in older and demo bundles: a single object
+    where an array is expected, or Windows PowerShell's {"value": [...], "Count": n} wrapper."""
     if value is None:
         return []
     if isinstance(value, list):

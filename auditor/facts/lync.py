@@ -1,4 +1,4 @@
-"""Lync and Windows evidence (PowerShell ConvertTo-Json rows) -> typed facts."""
+"""Lync and Windows evidence (PowerShell output rows, converted from CLIXML) -> typed facts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from auditor.evidence import Observation, Source
 from auditor.facts.base import (
     BadValueError,
     Fact,
+    Unknown,
     as_bool,
     as_decimal,
     as_list,
@@ -19,6 +20,7 @@ from auditor.facts.base import (
     as_str,
     fact_from,
 )
+from auditor.facts.lync_dates import NaiveDates
 from auditor.facts.topology import (
     DatabaseService,
     TopologyComputer,
@@ -144,12 +146,17 @@ def share_paths(inventory: Inventory) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def derive_lync(index: Mapping[str, Observation], inventory: Inventory) -> LyncFacts:
-    """Parse the PowerShell observations of the deployment, each pool, share and server."""
+def derive_lync(index: Mapping[str, Observation], inventory: Inventory,
+                naive_offset: Fact[dt.timedelta] | None = None) -> LyncFacts:
+    """Parse the PowerShell observations of the deployment, each pool, share and server.
+    `naive_offset`: the offset assumed for a replica date without one (lync_dates)."""
     pools = [p.fqdn for p in inventory.pools]
     shares = share_paths(inventory)
+    dates = NaiveDates(naive_offset or Unknown("no offset was given for dates without one"))
+    replicas = fact_from(index, Source.LYNC, "cms_replication", DEPLOYMENT,
+                         lambda obs: _replicas(obs, dates))
     return LyncFacts(
-        cms_replicas=fact_from(index, Source.LYNC, "cms_replication", DEPLOYMENT, _replicas),
+        cms_replicas=dates.joined(replicas),
         exports=fact_from(index, Source.LYNC, "config_exports", DEPLOYMENT, _exports),
         backup_pools={p.lower(): fact_from(index, Source.LYNC, "pool_backup_relationship", p,
                                            _backup_pool) for p in pools},
@@ -178,11 +185,11 @@ def _int(row: Row, name: str) -> int:
     return int(value)
 
 
-def _replicas(obs: Observation) -> tuple[Replica, ...]:
+def _replicas(obs: Observation, dates: NaiveDates) -> tuple[Replica, ...]:
     return tuple(Replica(
         fqdn=as_str(r, "ReplicaFqdn"), up_to_date=as_bool(r, "UpToDate"),
-        last_status_report=as_ps_datetime(r, "LastStatusReport"),
-        last_update_creation=as_ps_datetime(r, "LastUpdateCreation"),
+        last_status_report=dates.read(r, "LastStatusReport"),
+        last_update_creation=dates.read(r, "LastUpdateCreation"),
         product_version=as_opt_str(r, "ProductVersion")) for r in obs.data)
 
 

@@ -63,6 +63,8 @@ class PsProbe(_Closed):
     parameters: dict[str, str] = Field(default_factory=dict)
     select: list[str]
     rbac: str
+    module: str | None = None
+    """The module the session imports once before this probe runs (never left to autoload)."""
 
     def script_text(self) -> str | None:
         """The constant script (with its param() block), if this probe is a script."""

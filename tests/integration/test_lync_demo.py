@@ -67,7 +67,9 @@ def test_live_observations_match_the_recorded_ones(estate: str, tmp_path: Path,
         ), (obs_id, new.status, new.error)
         if old.ok:
             assert len(new.data) == len(old.data), obs_id
-            assert new.parameters == old.parameters, obs_id
+            # -LocalStore came after the demo bundles were recorded (issue 17 item 10).
+            sent = {k: v for k, v in new.parameters.items() if k != "LocalStore"}
+            assert sent == old.parameters, obs_id
     extra = set(live) - set(recorded)
     assert {live[i].probe for i in extra} <= {"cms_status", "cs_pools", "cs_computers",
                                               "file_stores"}

@@ -67,7 +67,8 @@ def test_hostile_names_travel_as_parameters(tmp_path: Path, canary_env: str) -> 
 
     catalogue = load_catalogue()
     scripts = {p.script_text() for p in catalogue.powershell if p.script}
-    cmdlets = {p.command for p in catalogue.powershell if p.command} | {"Select-Object"}
+    cmdlets = {p.command for p in catalogue.powershell if p.command} | {"Select-Object",
+                                                                        "Import-Module"}
     values: list[tuple[str | None, object]] = []
     for call in calls:
         for command in call.commands:
@@ -91,4 +92,5 @@ def test_hostile_names_travel_as_parameters(tmp_path: Path, canary_env: str) -> 
     assert files.data == [{"FullName": FILE, "Length": 3 * 2**40,
                            "LastWriteTimeUtc": dt.datetime.fromtimestamp(
                                1795000000, dt.UTC).isoformat()}]
-    assert observations[f"lync:pool_backup_relationship:{POOL}"].parameters == {"PoolFqdn": POOL}
+    assert observations[f"lync:pool_backup_relationship:{POOL}"].parameters == {
+        "PoolFqdn": POOL, "LocalStore": True}

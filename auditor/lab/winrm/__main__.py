@@ -34,11 +34,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds added to every request (a slow network)")
     parser.add_argument("--username", default="lab\\auditor")
     parser.add_argument("--password-env", default=PASSWORD_ENV)
+    parser.add_argument("--naive-dates", action="store_true",
+                        help="write Local dates without an offset (Kind Unspecified)")
     args = parser.parse_args(argv)
     password = os.environ.get(args.password_env)
     if not password:
         parser.error(f"set the password in ${args.password_env}")
-    lab = LyncLab.from_estate(args.estate, dt.datetime.now(dt.UTC))  # moved to the present
+    lab = LyncLab.from_estate(args.estate, dt.datetime.now(dt.UTC),  # moved to the present
+                              naive_dates=args.naive_dates)
     args.state_dir = args.state_dir.resolve()
     args.state_dir.mkdir(parents=True, exist_ok=True)
     endpoint = WinRMEndpoint(lab, username=args.username, password=password, port=args.port,

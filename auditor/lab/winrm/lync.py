@@ -23,6 +23,7 @@ from auditor.evidence import EvidenceBundle, ObservationStatus, read_bundle
 from auditor.facts.lync import share_paths
 from auditor.inventory import Inventory, load_inventory
 from auditor.lab.timeshift import delta_to, shift_bundle
+from auditor.lab.winrm.lync_access import SCRIPT_CMDLETS, LyncAccess, database_services
 from auditor.lab.winrm.objects import Complex, string_array, to_psobject
 from auditor.lab.winrm.shapes import SHAPES, shape
 from auditor.lab.winrm.topology import INVENTORY_PROBES, topology_rows
@@ -78,12 +79,14 @@ class LyncLab:
     def __init__(self, inventory: Inventory, bundle: EvidenceBundle | None, *,
                  local_offset: dt.timedelta = dt.timedelta(hours=10),
                  groups: Iterable[str] = ("BUILTIN\\Administrators",),
-                 topology_from_inventory: bool = False) -> None:
+                 topology_from_inventory: bool = False, naive_dates: bool = False) -> None:
         self.inventory = inventory
         self.topology_from_inventory = topology_from_inventory
         self.local_offset = local_offset
         self.groups = list(groups)
+        self.naive_dates = naive_dates  # Local dates written without their offset (shapes.py)
         self.faults = LyncFaults()
+        self.access = LyncAccess()
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._recorded = {o.id.lower(): o for o in (bundle.observations if bundle else [])
@@ -138,12 +141,17 @@ class LyncLab:
             return Reply(outputs=[self._test_path(params)])
         if not first.is_script and first.name.lower() == "get-command":
             return self._get_command(params)
+        if not first.is_script and first.name.lower() == "import-module":
+            with self._lock:
+                return self.access.import_module(invocation.shell_id, params)
+        if not first.is_script and first.name.lower() == "get-item":
+            return self.access.get_item(params, share_paths(self.inventory))
         probe = self._identify(first.name, first.is_script, params)
         target = self._target(probe, params)
         with self._lock:
             self.received.append(Received(probe.name, target, first.name, params))
         expand = self._expansion(rest)
-        faulted = self._fault(probe.name, target)
+        faulted = self._fault(probe.name, target) or self._refused(probe, target)
         if faulted is not None:
             return faulted
         if probe.name == "audit_identity":
@@ -216,6 +224,15 @@ class LyncLab:
             return Reply(malformed=True)
         return None
 
+    def _refused(self, probe: PsProbe, target: str) -> Reply | None:
+        cmdlet = probe.command or SCRIPT_CMDLETS.get(probe.name, "")
+        refusal = self.access.refusal(cmdlet, self.groups)
+        if refusal is not None:
+            return Reply(failure=refusal)
+        if probe.scope is Scope.SHARE and self.access.hop_refused(target):
+            return Reply(failure=_denied(target))
+        return None
+
     # --- answers ----------------------------------------------------------------------------
     def _objects(self, probe: PsProbe, target: str) -> list[Complex]:
         if probe.name in self._discovery or (self.topology_from_inventory
@@ -230,7 +247,7 @@ class LyncLab:
                 raise _RefusedError(ErrorSpec(
                     f"The lab has no recorded answer for {probe.name} on {target}.", 0,
                     "NoRecordedAnswer"))
-            return [shape(probe.name, r, self.local_offset) for r in rows]
+            return [shape(probe.name, r, self.local_offset, self.naive_dates) for r in rows]
         if obs.status is ObservationStatus.TIMEOUT:
             raise _HangError
         if obs.status is ObservationStatus.DENIED:
@@ -238,7 +255,7 @@ class LyncLab:
         if obs.status is not ObservationStatus.OK:
             raise _RefusedError(ErrorSpec(obs.error or f"{probe.name} failed", 0,
                                           f"Recorded{obs.status.value.title()}"))
-        return [shape(probe.name, r, self.local_offset) for r in obs.data]
+        return [shape(probe.name, r, self.local_offset, self.naive_dates) for r in obs.data]
 
     def _synthesised(self, probe: str) -> list[dict[str, Any]] | None:
         inv = self.inventory
@@ -261,6 +278,8 @@ class LyncLab:
                      "ActiveReplicas": names, "DeletedReplicas": []}]
         if probe == "file_stores":
             return []
+        if probe == "database_services":
+            return database_services(inv)
         return None
 
     def _test_path(self, params: Mapping[str, Any]) -> bool:

@@ -92,11 +92,15 @@ _ENUM_VALUES = {"NotInitialized": 0, "SteadyState": 1, "NonSteadyState": 2, "Fin
                 "ErrorState": 4, "NormalState": 1}
 
 
-def shape(probe: str, row: Mapping[str, Any], local_offset: dt.timedelta) -> Complex:
-    """The object a probe's command writes for one recorded row."""
+def shape(probe: str, row: Mapping[str, Any], local_offset: dt.timedelta,
+          naive_local: bool = False) -> Complex:
+    """The object a probe's command writes for one recorded row. With `naive_local`, the
+    Local dates (kind dt) are written as the same wall-clock time with Kind Unspecified (no
+    offset), as a DateTime read from SQL Server is."""
     type_names, props = SHAPES[probe]
     lowered = {k.lower(): v for k, v in row.items()}
-    values = {name: _convert(kind, lowered.get(name.lower()), local_offset)
+    values = {name: _convert("dtnaive" if naive_local and kind == "dt" else kind,
+                             lowered.get(name.lower()), local_offset)
               for name, kind in props}
     to_string = None if type_names == PS_CUSTOM else type_names[0]
     return Complex(type_names, values, to_string)
@@ -137,6 +141,14 @@ def _dt(kind: Kind, value: Any, offset: dt.timedelta) -> Any:
     if stamp is None:
         raise ValueError(value)
     return net_datetime(stamp, None if kind == "dtutc" else offset)
+
+
+def _dt_naive(kind: Kind, value: Any, offset: dt.timedelta) -> Any:
+    stamp = parse_recorded_date(value)
+    if stamp is None:
+        raise ValueError(value)
+    local = stamp.astimezone(dt.timezone(offset)) if stamp.tzinfo else stamp
+    return net_datetime(local.replace(tzinfo=None), None)
 
 
 def _strs(kind: Kind, value: Any, offset: dt.timedelta) -> Any:
@@ -192,7 +204,8 @@ def _as_list(value: Any) -> list[Any]:
 
 
 _CONVERTERS: dict[str, Callable[[Kind, Any, dt.timedelta], Any]] = {
-    "str": _str, "bool": _bool, "i64": _i64, "dt": _dt, "dtutc": _dt, "strs": _strs,
+    "str": _str, "bool": _bool, "i64": _i64, "dt": _dt, "dtutc": _dt, "dtnaive": _dt_naive,
+    "strs": _strs,
     "identity": _identity, "rights": _rights, "acltype": _acltype, "enum": _enum,
     "objs": _objs,
 }

@@ -11,18 +11,17 @@
         MirrorSqlServer  [string] the mirror SQL Server, where the service object has that
                                   property and it is set; otherwise $null
     Runs Get-CsService once per switch: -UserDatabase, -CentralManagementDatabase,
-    -MonitoringDatabase, -ArchivingDatabase, -ApplicationDatabase, -PersistentChatDatabase.
-    Read-only (CsViewOnlyAdministrator). Takes no parameters. PowerShell 3.0 or later.
+    -MonitoringDatabase, -ArchivingDatabase, -ApplicationDatabase, -PersistentChatDatabase,
+    -PersistentChatComplianceDatabase. The collector imports the Lync module into the
+    runspace before it runs this script. Read-only; in a local session (RBAC does not apply)
+    Get-CsService needs RTCUniversalUserAdmins or RTCUniversalServerAdmins. Takes no
+    parameters. PowerShell 3.0 or later.
 #>
 [CmdletBinding()]
 param()
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
-
-if (-not (Get-Command -Name Get-CsService -ErrorAction SilentlyContinue)) {
-    Import-Module -Name Lync
-}
 
 function Get-OptionalText($Object, [string] $Name) {
     $property = $Object.PSObject.Properties[$Name]
@@ -31,7 +30,8 @@ function Get-OptionalText($Object, [string] $Name) {
 }
 
 $switches = @('UserDatabase', 'CentralManagementDatabase', 'MonitoringDatabase',
-              'ArchivingDatabase', 'ApplicationDatabase', 'PersistentChatDatabase')
+              'ArchivingDatabase', 'ApplicationDatabase', 'PersistentChatDatabase',
+              'PersistentChatComplianceDatabase')
 foreach ($switch in $switches) {
     $arguments = @{ $switch = $true }
     foreach ($service in @(Get-CsService @arguments)) {

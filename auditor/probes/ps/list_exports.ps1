@@ -27,8 +27,8 @@ Add-Type -AssemblyName System.IO.Compression.FileSystem
 
 foreach ($file in @(Get-ChildItem -LiteralPath $Path -File)) {
     $isZip = $false
-    # A typed list turned into a plain string[] with ToArray(): ConvertTo-Json then writes a
-    # JSON array even for one entry, never a {"value": [...], "Count": n} wrapper.
+    # A typed list turned into a plain string[] with ToArray(): remoting serialises it as a
+    # list (CLIXML <LST>) item by item, for one entry as for many.
     $names = New-Object 'System.Collections.Generic.List[string]'
     if ($file.Extension -eq '.zip') {
         $archive = $null

@@ -81,8 +81,8 @@ foreach ($view in $views) {
     }
 }
 
-# A typed list made into a plain array with ToArray(): ConvertTo-Json writes a JSON array even
-# when only one product is found.
+# A typed list made into a plain array with ToArray(): remoting serialises it as a list
+# (CLIXML <LST>), for one product as for many.
 $found.Sort([System.StringComparer]::OrdinalIgnoreCase)
 $products = New-Object 'System.Collections.Generic.List[object]'
 foreach ($id in $found) {
