@@ -23,6 +23,7 @@ from auditor.unattended.schedule import (
     default_time,
     file_credential_names,
     service_text,
+    state_history,
     timer_text,
     unattended_problems,
 )
@@ -154,7 +155,8 @@ def _schedule(loaded: LoadedInventory, every: Every, at: dt.time, out_root: Path
                    for name in file_credential_names(loaded.inventory)]
     return Schedule(estate_id=estate_id, every=every, at=at, command=[*command, *extra],
                     writable=writable, user_mode=user_mode, run_as=run_as,
-                    credentials=credentials, env_file=env_file and env_file.absolute())
+                    credentials=credentials, env_file=env_file and env_file.absolute(),
+                    environment=state_history(loaded.inventory))
 
 
 def _default_unit_dir(user_mode: bool) -> Path:

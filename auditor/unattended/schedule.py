@@ -42,6 +42,7 @@ class Schedule:
     run_as: str = "auditor"
     credentials: Sequence[tuple[str, Path]] = field(default_factory=tuple)
     env_file: Path | None = None
+    environment: Sequence[tuple[str, str]] = field(default_factory=tuple)
 
     @property
     def unit(self) -> str:
@@ -90,6 +91,15 @@ def file_credential_names(inventory: Inventory) -> list[str]:
     return sorted(names)
 
 
+def state_history(inventory: Inventory) -> list[tuple[str, str]]:
+    """Without a history store in the inventory, the service keeps its SQLite history in its
+    state directory (%S is /var/lib, or ~/.local/state for a user unit): ProtectSystem=strict
+    leaves no other place writable, and a per-user data folder would be read-only."""
+    if inventory.history is not None:
+        return []
+    return [("AUDITOR_HISTORY", "%S/auditor/history.sqlite")]
+
+
 def calendar(every: Every, at: dt.time) -> str:
     """systemd's OnCalendar= form: daily at HH:MM, or Mondays at HH:MM."""
     day = "Mon " if every is Every.WEEKLY else ""
@@ -106,6 +116,7 @@ def service_text(schedule: Schedule) -> str:
     lines += [f"LoadCredential={name}:{path}" for name, path in schedule.credentials]
     if schedule.env_file is not None:
         lines.append(f"EnvironmentFile={schedule.env_file}")
+    lines += [f'Environment="{name}={value}"' for name, value in schedule.environment]
     lines += _hardening(schedule)
     return "\n".join(lines) + "\n"
 

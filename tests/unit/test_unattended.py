@@ -200,7 +200,8 @@ def test_schedule_install_writes_units_systemd_accepts(tmp_path: Path) -> None:
     assert "OnCalendar=Mon *-*-* 04:30:00" in timer.read_text(encoding="utf-8")
     assert "Persistent=true" in timer.read_text(encoding="utf-8")
     for line in ("User=auditor", "NoNewPrivileges=yes", "ProtectSystem=strict",
-                 "PrivateTmp=yes", '"--fail-on" "high"', '"--dated"'):
+                 "PrivateTmp=yes", '"--fail-on" "high"', '"--dated"',
+                 'Environment="AUDITOR_HISTORY=%S/auditor/history.sqlite"'):
         assert line in text
     if SYSTEMD_ANALYZE is None:
         pytest.fail("systemd-analyze is missing: apt-get install systemd (bootstrap does)")
