@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from auditor.collect.base import PreflightCheck
-from auditor.collect.credentials import Secret
 from auditor.collect.lync import LyncCollector, preflight_lync
 from auditor.collect.lync_access import SHARE_FIX
 from auditor.collect.lync_plan import plan
 from auditor.collect.lync_preflight import _run_check, _share_checks
 from auditor.collect.lync_session import Session
+from auditor.connect.credentials import Secret
 from auditor.inventory import LoadedInventory, LyncAuth
 from auditor.probes.catalogue import load_catalogue
 from tests.integration.lync_fixtures import RunningLab, canary_env, live_inventory, running_lab
