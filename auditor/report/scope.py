@@ -11,7 +11,14 @@ from auditor.evidence import EvidenceBundle, ObservationStatus, Origin, Source
 from auditor.facts import Facts, Known, Unknown
 from auditor.facts.topology import pool_and_computer_differences, topology_differences
 from auditor.findings import Finding, Status
-from auditor.inventory import Credential, CredentialKind, Inventory, LyncAuth, LyncTransport
+from auditor.inventory import (
+    Credential,
+    CredentialKind,
+    Inventory,
+    LyncAuth,
+    LyncTransport,
+    SqlInstance,
+)
 from auditor.report.text import when
 
 
@@ -59,6 +66,12 @@ def _account(credential: Credential | None, fallback: str) -> str:
     return f"{who} (password from {credential.kind.value})"
 
 
+def _transport(inst: SqlInstance) -> str:
+    if not inst.encrypt:
+        return "NOT ENCRYPTED (TLS opt-out)"
+    return "TLS" if inst.tls_trust is None else f"TLS, {inst.tls_trust.describe()}"
+
+
 def _instances(inventory: Inventory, fallback: str) -> tuple[InstanceScope, ...]:
     out = []
     for inst in inventory.sql_instances:
@@ -66,8 +79,10 @@ def _instances(inventory: Inventory, fallback: str) -> tuple[InstanceScope, ...]
         out.append(InstanceScope(
             server_name=inst.server_name, host=inst.host, role=inst.role.value.replace("_", " "),
             place=place, stores=", ".join(inst.stores) or "none listed",
-            transport="TLS" if inst.encrypt else "NOT ENCRYPTED (TLS opt-out)",
-            transport_css="pass" if inst.encrypt else "fail",
+            transport=_transport(inst),
+            transport_css=("fail" if not inst.encrypt or (inst.tls_trust is not None and
+                                                          inst.tls_trust.any_certificate)
+                           else "pass"),
             account=_account(inst.credential, fallback)))
     return tuple(out)
 

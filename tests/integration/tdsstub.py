@@ -25,23 +25,30 @@ def _packet(kind: int, payload: bytes) -> bytes:
     return struct.pack(">BBHHBB", kind, 0x01, 8 + len(payload), 0, 1, 0) + payload
 
 
-def _prelogin_reply() -> bytes:
+def _prelogin_reply(encryption: int = ENCRYPT_ON) -> bytes:
     options = struct.pack(">BHH", 0x00, 11, 6) + struct.pack(">BHH", 0x01, 17, 1) + b"\xff"
-    return _packet(REPLY, options + SQL_2008_R2 + bytes([ENCRYPT_ON]))
+    return _packet(REPLY, options + SQL_2008_R2 + bytes([encryption]))
 
 
 class TdsTlsStub:
     """One connection on 127.0.0.1, served in a thread; `outcome` says how the handshake went."""
 
-    def __init__(self, cert: Path, key: Path) -> None:
+    def __init__(self, cert: Path, key: Path, *, tls_1_0_only: bool = False,
+                 encryption: int = ENCRYPT_ON) -> None:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.maximum_version = ssl.TLSVersion.TLSv1_2  # as SQL Server 2008 R2 to 2019
+        if tls_1_0_only:  # a 2008 R2 / 2012 without the TLS 1.2 update
+            self.context.set_ciphers("DEFAULT@SECLEVEL=0")
+            self.context.minimum_version = ssl.TLSVersion.TLSv1
+            self.context.maximum_version = ssl.TLSVersion.TLSv1
+        self.reply_encryption = encryption  # ENCRYPT_NOT_SUP: a server that offers no TLS
         self.context.load_cert_chain(cert, key)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
         self.outcome = "no connection"
         self.encryption: int | None = None
         self.tds_version: int | None = None
+        self.tls_version: str | None = None  # as negotiated
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self) -> TdsTlsStub:
@@ -65,7 +72,11 @@ class TdsTlsStub:
             if prelogin is None:
                 return
             self.encryption = _option(prelogin, 0x01)
-            conn.sendall(_prelogin_reply())
+            conn.sendall(_prelogin_reply(self.reply_encryption))
+            if self.reply_encryption == ENCRYPT_NOT_SUP:
+                self.outcome = "no encryption offered"
+                _read_exactly(conn, 8)  # whatever the client sends next, until it hangs up
+                return
             self.outcome = self._handshake(conn)
 
     def _handshake(self, conn: socket.socket) -> str:
@@ -74,6 +85,7 @@ class TdsTlsStub:
         while True:
             try:
                 tls.do_handshake()
+                self.tls_version = tls.version()
                 conn.sendall(_packet(PRELOGIN, outgoing.read()))
                 self.tds_version = _login7_version(conn, tls, incoming)
                 return "accepted"
