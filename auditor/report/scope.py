@@ -268,6 +268,11 @@ def _limitations(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | 
             out.append(f"The connection to {inst.server_name} was not encrypted (TLS opt-out in "
                        "the inventory, for an old server): its evidence crossed the network in "
                        "clear text and the server's identity was not proven by a certificate.")
+        elif inst.tls_trust is not None and inst.tls_trust.any_certificate:
+            out.append(f"The connection to {inst.server_name} was encrypted but its certificate "
+                       "was not checked (tls_trust: any_certificate in the inventory): the "
+                       "server's identity was not proven, so a man in the middle could have read "
+                       "or altered its evidence.")
     if bundle is not None:
         bad = [o for o in bundle.observations if o.status is not ObservationStatus.OK]
         if bad:
