@@ -23,7 +23,7 @@ from auditor.collect.sql_connect import (
     parse_connection_string,
     query_failure,
 )
-from auditor.collect.sql_tls import TLS_REASON
+from auditor.collect.sql_tls import is_tls_error
 from auditor.evidence import Observation, ObservationStatus
 from auditor.inventory import LoadedInventory, SqlInstance
 
@@ -225,7 +225,7 @@ def _master_files_check(session: _Session, login: str) -> PreflightCheck:
 
 def _login_fix(failure: Failure) -> str:
     status = failure.status
-    if failure.message.startswith(f"{TLS_REASON}: "):
+    if is_tls_error(failure.message):
         return ("TLS, not the network: see the detail (the server's TLS update, encrypt: false "
                 "or tls_trust; docs/sql-collection.md \"TLS\")")
     if status is Status.DENIED:

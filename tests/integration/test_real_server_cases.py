@@ -185,7 +185,7 @@ def test_preflight_names_the_master_files_grant(cases: tuple[Path, dict[str, str
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     checks = {(c.target, c.check): c for c in preflight_sql(load_inventory(path))
-              if c.target in (HIDDEN, OLD)}
+              if c.target in (HIDDEN, OLD, NOTLS)}
     hidden = checks[(HIDDEN, Permission.VIEW_ANY_DEFINITION.value)]
     assert not hidden.ok
     assert hidden.detail == (
@@ -198,3 +198,10 @@ def test_preflight_names_the_master_files_grant(cases: tuple[Path, dict[str, str
     assert granted.detail == ("sys.master_files lists every database's files (VIEW ANY "
                               "DEFINITION held)")
     assert checks[(HIDDEN, Permission.VIEW_SERVER_STATE.value)].ok  # the probe itself ran
+    assert checks[(NOTLS, "reachable")].ok  # TCP is fine: the firewall is not the problem
+    login = checks[(NOTLS, "login")]
+    assert not login.ok
+    assert login.detail.startswith("unreachable: tls: 08001 ")
+    assert login.detail.endswith(PROTOCOL_HINT)
+    assert login.fix == ('TLS, not the network: see the detail (the server\'s TLS update, '
+                         'encrypt: false or tls_trust; docs/sql-collection.md "TLS")')
