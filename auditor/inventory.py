@@ -131,6 +131,30 @@ class Server(Model):
     site: Id | None = None
 
 
+class TlsTrust(Model):
+    """How to trust a server's TLS certificate that the system's CAs do not vouch for
+    (docs/sql-collection.md "TLS"); shown in the report's scope."""
+
+    ca_file: PathText | None = Field(default=None, description="validate the server's "
+                                     "certificate against this CA (or the server's own, "
+                                     "self-signed, certificate)")
+    any_certificate: bool = Field(default=False, description="encrypt without validating the "
+                                  "certificate (TrustServerCertificate=yes): a man in the "
+                                  "middle could read the audit")
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.ca_file is None) != self.any_certificate:
+            raise ValueError("tls_trust takes one of ca_file: PATH or any_certificate: true")
+        return self
+
+    def describe(self) -> str:
+        """How the certificate is checked, for the report's scope and preflight."""
+        if self.any_certificate:
+            return "certificate NOT checked (tls_trust: any_certificate)"
+        return f"certificate checked against {self.ca_file} (tls_trust: ca_file)"
+
+
 class SqlInstance(Model):
     """A SQL Server instance holding Lync stores."""
 
@@ -150,6 +174,7 @@ class SqlInstance(Model):
         "stays read-only); the audit credential when absent")
     encrypt: bool = Field(default=True, description="TLS to the server; false is an explicit "
                           "opt-out for old servers and is shown in the report")
+    tls_trust: TlsTrust | None = None
     login_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 15
     query_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 120
     backup_window: BackupWindow | None = _window_field("instance")
@@ -166,6 +191,13 @@ class SqlInstance(Model):
         if refused:
             raise ValueError(refused)  # names the keyword, never the value
         return value
+
+    @model_validator(mode="after")
+    def _checks(self) -> Self:
+        if self.tls_trust is not None and not self.encrypt:
+            raise ValueError("tls_trust applies only with encrypt: true (it says how the TLS "
+                             "certificate is trusted)")
+        return self
 
 
 class BackupDestination(Model):

@@ -122,6 +122,12 @@ class SeparatedParams(Params):
     """DR-060 has no thresholds."""
 
 
+NO_FILES_SEEN = (
+    "sys.master_files returned no rows at all, although the instance lists this database: the "
+    "audit login lacks the permission to see them (VIEW ANY DEFINITION, ALTER ANY DATABASE or "
+    "CREATE ANY DATABASE); fix: USE master; GRANT VIEW ANY DEFINITION TO [login];")
+
+
 @check_kind("ldf_mdf_separated", SeparatedParams)
 def ldf_mdf_separated(facts: Facts, params: ParamsFor[SeparatedParams]) -> Iterator[Verdict]:
     """No log file of a database shares a volume (volume_id) with one of its data files."""
@@ -145,6 +151,8 @@ def _separated_verdict(db: LyncDatabase) -> Verdict:
     logs = [f for f in mine if f.type == LOG_FILE]
     expected = "every log file on a volume (volume_id) that holds none of its data files"
     ids = files.evidence_ids
+    if not files.value:  # the instance has databases: sys.master_files hid them
+        return db.verdict(Status.ERROR, NO_FILES_SEEN, expected=expected, evidence_ids=ids)
     if not data or not logs:
         return db.verdict(Status.ERROR, f"database_id {db.state.database_id} has {len(data)} data "
                           f"and {len(logs)} log files listed; cannot judge placement",

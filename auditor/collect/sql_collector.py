@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +14,14 @@ import pyodbc
 
 from auditor.canonical import canonical_rows
 from auditor.collect.base import CollectContext, run_bounded
+from auditor.collect.sql_plan import (
+    applies,
+    bind,
+    clock_problem,
+    major_version,
+    too_old,
+    usable_clock,
+)
 from auditor.connect.credentials import Secret, SecretUnavailableError, resolve
 from auditor.connect.sql import (
     ConnectionStringError,
@@ -32,7 +39,6 @@ from auditor.probes.catalogue import Catalogue, Dialect, SqlProbe, load_catalogu
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 16  # latency-bound: 20 instances in 2 waves (benchmarks/sql.py)
-CDR_USAGE_DAYS = 28  # the LcsCDR usage window (tools/demo/builder.py uses the same)
 Status = ObservationStatus
 Connect = Callable[..., Any]
 
@@ -42,47 +48,6 @@ Connect = Callable[..., Any]
 def now_utc() -> dt.datetime:
     """The collector's clock."""
     return dt.datetime.now(dt.UTC)
-
-
-def major_version(product_version: object) -> int | None:
-    """'11.0.6020.0' -> 11."""
-    match = re.match(r"\s*(\d+)\.", str(product_version or ""))
-    return int(match.group(1)) if match else None
-
-
-def applies(probe: SqlProbe, inst: SqlInstance, dialect: Dialect | None,
-            major: int | None) -> bool:
-    """Whether the probe is for this instance; dialect None: only probes every dialect has."""
-    if probe.roles is not None and inst.role.value not in probe.roles:
-        return False
-    if dialect is None:
-        return probe.min_major_version is None and all(probe.text(d) for d in Dialect)
-    if probe.text(dialect) is None:
-        return False
-    return probe.min_major_version is None or (
-        major is not None and major >= probe.min_major_version)
-
-
-def _usable_clock(row: dict[str, Any] | None) -> bool:
-    return row is not None and all(isinstance(row.get(k), dt.datetime)
-                                   for k in ("local_now", "utc_now"))
-
-
-def bind(probe: SqlProbe, clock: dict[str, Any], catalogue: Catalogue) -> list[Any]:
-    """The probe's parameters, from the server's own clock (never the collector's)."""
-    local_now = clock["local_now"].replace(microsecond=0)
-    utc_now = clock["utc_now"].replace(microsecond=0)
-    since = local_now - dt.timedelta(days=catalogue.history_days)
-    known: dict[str, Any] = {
-        "since_local": since,
-        "restore_since_local": local_now - dt.timedelta(days=catalogue.restore_history_days),
-        "since_yyyymmdd": int(since.strftime("%Y%m%d")),
-        "usage_since_utc": utc_now - dt.timedelta(days=CDR_USAGE_DAYS),
-    }
-    missing = [name for name in probe.parameters if name not in known]
-    if missing:
-        raise KeyError(f"probe {probe.name} wants unknown parameter {missing[0]}")
-    return [known[name] for name in probe.parameters]
 
 
 @dataclass(frozen=True)
@@ -136,10 +101,24 @@ class _Session:
             self.info = {"dbms": name, "version": str(self.conn.getinfo(pyodbc.SQL_DBMS_VER))}
             self.dialect = Dialect.LAB if "postgres" in name.lower() else Dialect.TSQL
             self._set_query_timeout()
+            wrong = self._wrong_database()
         except Exception as exc:  # noqa: BLE001
             self.close()
             return query_failure(exc, self.secrets)
-        return None
+        if wrong is not None:
+            self.close()
+        return wrong
+
+    def _wrong_database(self) -> Failure | None:
+        """The probes read msdb's tables by two-part names: a connection that opened another
+        database (the login's default, master) would fail each of them with error 208."""
+        rows = fetch(self.conn, "SELECT DB_NAME() AS database_name", []).rows
+        name = str(rows[0][0]) if rows and rows[0][0] is not None else "(none)"
+        if name.lower() == "msdb":
+            return None
+        return Failure(Status.ERROR, f"the connection opened database {name!r}, not msdb, where "
+                       "the probes read backup history and SQL Agent tables: add DATABASE=msdb "
+                       "to the connection string (or to the DSN)")
 
     def _set_query_timeout(self) -> None:
         seconds = self.inst.query_timeout_seconds
@@ -272,21 +251,22 @@ class SqlCollector:
         dialect = session.dialect or Dialect.TSQL
         clock_probe = next(p for p in self.catalogue.sql if p.name == "server_time")
         clock_obs = self._run_one(session, recorder, clock_probe, dialect, [])
-        clock = session.clock if clock_obs.ok and _usable_clock(session.clock) else None
+        clock = session.clock if clock_obs.ok and usable_clock(session.clock) else None
         major = major_version(clock.get("product_version")) if clock else None
         for probe in self.catalogue.sql:
             if probe.name == "server_time" or not applies(probe, recorder.inst, dialect, major):
                 continue
-            if not probe.parameters:
+            old = too_old(probe, session.clock if clock_obs.ok else None)
+            if old is not None:
+                recorder.add(probe.name, now_utc(), Status.ERROR, error=old)
+            elif not probe.parameters:
                 self._run_one(session, recorder, probe, dialect, [])
             elif clock is not None:
                 self._run_one(session, recorder, probe, dialect, bind(probe, clock,
                                                                       self.catalogue))
             else:
                 recorder.add(probe.name, now_utc(), Status.ERROR,
-                             error="not run: its parameters come from the server clock, and "
-                             f"server_time ended {clock_obs.status.value} or gave no usable "
-                             "local_now/utc_now")
+                             error=clock_problem(session.clock, clock_obs.status.value))
 
     def _run_one(self, session: _Session, recorder: _Recorder, probe: SqlProbe,
                  dialect: Dialect, params: list[Any]) -> Observation:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyodbc
 
 from auditor.collect.base import PreflightCheck
-from auditor.collect.sql_collector import Connect, SqlCollector, _Recorder
+from auditor.collect.sql_collector import Connect, SqlCollector, _Recorder, _Session, fetch
 from auditor.connect.credentials import Secret
 from auditor.connect.sql import (
     DriverKind,
@@ -21,7 +21,9 @@ from auditor.connect.sql import (
     driver_package,
     get_key,
     parse_connection_string,
+    query_failure,
 )
+from auditor.connect.sql_tls import is_tls_error
 from auditor.evidence import Observation, ObservationStatus
 from auditor.inventory import LoadedInventory, SqlInstance
 
@@ -36,6 +38,7 @@ class Permission(StrEnum):
     VIEW_SERVER_STATE = "VIEW SERVER STATE"
     VIEW_ANY_DATABASE = "VIEW ANY DATABASE"
     LCSCDR_READ = "LcsCDR read"
+    VIEW_ANY_DEFINITION = "VIEW ANY DEFINITION"  # or CREATE/ALTER ANY DATABASE: sys.master_files
 
 
 PROBE_PERMISSIONS: dict[str, Permission | None] = {
@@ -68,7 +71,15 @@ PERMISSION_FIX: dict[Permission, str] = {
     Permission.VIEW_ANY_DATABASE: "USE master; GRANT VIEW ANY DATABASE TO [{login}];",
     Permission.LCSCDR_READ: "USE LcsCDR; CREATE USER [{login}] FOR LOGIN [{login}]; "
                             "EXEC sp_addrolemember N'db_datareader', N'{login}';",
+    Permission.VIEW_ANY_DEFINITION: "USE master; GRANT VIEW ANY DEFINITION TO [{login}];",
 }
+
+# sys.master_files returns no rows, and no error, to a login without one of these (its
+# "Permissions" section): preflight asks HAS_PERMS_BY_NAME, since the probe cannot tell.
+MASTER_FILES_SQL = (
+    "SELECT HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW ANY DEFINITION') AS view_any_definition, "
+    "HAS_PERMS_BY_NAME(NULL, NULL, 'ALTER ANY DATABASE') AS alter_any_database, "
+    "HAS_PERMS_BY_NAME(NULL, NULL, 'CREATE ANY DATABASE') AS create_any_database")
 
 
 # --- preflight -------------------------------------------------------------------------------
@@ -165,12 +176,15 @@ def _login_and_permissions(collector: SqlCollector, inst: SqlInstance) -> list[P
     with collector.session(inst, secret) as opened:
         if isinstance(opened, Failure):
             return [PreflightCheck(where, "login", False, f"{opened.status.value}: "
-                                   f"{opened.message}", fix=_login_fix(opened.status))]
+                                   f"{opened.message}", fix=_login_fix(opened))]
         tls = "TLS required" if inst.encrypt else "TLS not required (encrypt: false opt-out)"
+        if inst.tls_trust is not None:
+            tls += f"; {inst.tls_trust.describe()}"
         checks = [PreflightCheck(where, "login", True, f"connected to {opened.info.get('dbms')} "
                                  f"{opened.info.get('version')}; {tls}")]
         recorder = _Recorder(inst)
         collector._run_probes(opened, recorder)
+        checks.append(_master_files_check(opened, login))
     by_permission: dict[Permission, list[Observation]] = {}
     for obs in recorder.found:
         permission = PROBE_PERMISSIONS.get(obs.probe)
@@ -189,7 +203,31 @@ def _login_and_permissions(collector: SqlCollector, inst: SqlInstance) -> list[P
     return checks
 
 
-def _login_fix(status: ObservationStatus) -> str:
+def _master_files_check(session: _Session, login: str) -> PreflightCheck:
+    """Can the login see every database's row in sys.master_files (DR-060's file list)?"""
+    where, name = session.inst.server_name, Permission.VIEW_ANY_DEFINITION.value
+    try:
+        row = fetch(session.conn, MASTER_FILES_SQL, []).dicts()[0]
+    except Exception as exc:  # noqa: BLE001 - the answer is the check's detail
+        failure = query_failure(exc, session.secrets)
+        return PreflightCheck(where, name, False, f"HAS_PERMS_BY_NAME {failure.status.value}: "
+                              f"{failure.message}")
+    held = [k.replace("_", " ").upper() for k, v in row.items() if v == 1]
+    if held:
+        return PreflightCheck(where, name, True, f"sys.master_files lists every database's "
+                              f"files ({held[0]} held)")
+    return PreflightCheck(
+        where, name, False, "the login holds none of VIEW ANY DEFINITION, ALTER ANY DATABASE "
+        "or CREATE ANY DATABASE: sys.master_files returns no rows to it, without an error, so "
+        "DR-060 cannot judge log and data file placement",
+        fix=PERMISSION_FIX[Permission.VIEW_ANY_DEFINITION].format(login=login))
+
+
+def _login_fix(failure: Failure) -> str:
+    status = failure.status
+    if is_tls_error(failure.message):
+        return ("TLS, not the network: see the detail (the server's TLS update, encrypt: false "
+                "or tls_trust; docs/sql-collection.md \"TLS\")")
     if status is Status.DENIED:
         return ("check the login and its password source (env/keyring/prompt), and that the "
                 "login may open msdb: USE msdb; CREATE USER [login] FOR LOGIN [login];")

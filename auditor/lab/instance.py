@@ -18,6 +18,7 @@ PERMISSION_OBJECTS: dict[Permission, tuple[str, ...]] = {
     Permission.VIEW_SERVER_STATE: ("sys.master_files", "lab.volume"),
     Permission.VIEW_ANY_DATABASE: ("sys.databases", "sys.database_mirroring"),
     Permission.LCSCDR_READ: (),
+    Permission.VIEW_ANY_DEFINITION: (),  # a lab.server_permission row (HAS_PERMS_BY_NAME)
 }
 ALL_PERMISSIONS = frozenset(Permission)
 
@@ -33,8 +34,13 @@ class LabLogin:
 def grant_permissions(cluster: LabCluster, database: str, login: str,
                       permissions: Iterable[Permission]) -> None:
     """GRANT what stands in for each SQL Server permission."""
-    objects = [obj for p in permissions for obj in PERMISSION_OBJECTS[p]]
+    wanted = set(permissions)
+    objects = [obj for p in wanted for obj in PERMISSION_OBJECTS[p]]
     cluster.grant(database, login, objects)
+    if Permission.VIEW_ANY_DEFINITION in wanted:
+        cluster.execute("INSERT INTO lab.server_permission (grantee, permission_name) "
+                        "VALUES (?, 'VIEW ANY DEFINITION') ON CONFLICT DO NOTHING", database,
+                        (login,))
 
 
 def create_instance(cluster: LabCluster, database: str, data: InstanceData, login: LabLogin, *,

@@ -21,9 +21,18 @@ CREATE TABLE lab.instance (
     engine_edition integer NOT NULL DEFAULT 3,
     is_clustered integer NOT NULL DEFAULT 0,
     time_zone text NOT NULL,            -- a PostgreSQL time zone; the database's timezone too
-    clock_utc timestamp(6)              -- NULL: the real clock; set: the clock stopped there (UTC)
+    clock_utc timestamp(6),             -- NULL: the real clock; set: the clock stopped there (UTC)
+    database_name varchar(128) NOT NULL DEFAULT 'msdb'  -- what DB_NAME() says the connection opened
 );
 CREATE UNIQUE INDEX instance_singleton ON lab.instance ((true));
+
+-- Server-level permissions held by logins, as HAS_PERMS_BY_NAME(NULL, NULL, permission) reads
+-- them (VIEW ANY DEFINITION, ALTER ANY DATABASE, CREATE ANY DATABASE: what sys.master_files needs).
+CREATE TABLE lab.server_permission (
+    grantee varchar(128) NOT NULL,
+    permission_name varchar(128) NOT NULL,
+    PRIMARY KEY (grantee, permission_name)
+);
 
 CREATE TABLE lab.volume (
     volume_mount_point varchar(512) PRIMARY KEY,
@@ -368,6 +377,29 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
            END
     FROM lab.instance i
 $$;
+
+CREATE FUNCTION public.db_name() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT i.database_name::text FROM lab.instance i
+$$;
+
+-- Server-scope only (securable and class NULL): 1 when the login holds the permission.
+CREATE FUNCTION public.has_perms_by_name(securable text, securable_class text, permission text)
+RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT CASE WHEN securable IS NULL AND securable_class IS NULL AND EXISTS (
+                SELECT 1 FROM lab.server_permission p
+                WHERE p.grantee = session_user AND upper(p.permission_name) = upper(permission))
+           THEN 1 ELSE 0 END
+$$;
+
+-- sys.master_files shows its rows only to a login with CREATE DATABASE, ALTER ANY DATABASE or
+-- VIEW ANY DEFINITION; to any other it is silently empty (the owner, loading it, sees all).
+ALTER TABLE sys.master_files ENABLE ROW LEVEL SECURITY;
+CREATE POLICY metadata_visibility ON sys.master_files FOR SELECT USING (
+    public.has_perms_by_name(NULL, NULL, 'VIEW ANY DEFINITION') = 1
+    OR public.has_perms_by_name(NULL, NULL, 'ALTER ANY DATABASE') = 1
+    OR public.has_perms_by_name(NULL, NULL, 'CREATE ANY DATABASE') = 1);
 
 -- The volume of a database file: the lab.volume row whose mount point is the longest
 -- case-insensitive prefix of the file's physical_name. Runs with the caller's rights, so it

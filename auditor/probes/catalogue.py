@@ -45,6 +45,10 @@ class SqlProbe(_Closed):
     columns: dict[str, str]
     roles: list[str] | None = None
     min_major_version: int | None = None
+    min_build: str | None = Field(default=None, description="below this ProductVersion build "
+                                  "the probe is not run and its observation says why")
+    min_build_reason: str | None = Field(default=None, description="what needs that build and "
+                                         "what brings it, for that message")
 
     def text(self, dialect: Dialect) -> str | None:
         """The SQL for a dialect, or None when this probe has no form for it."""

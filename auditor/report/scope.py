@@ -11,7 +11,14 @@ from auditor.evidence import EvidenceBundle, ObservationStatus, Origin, Source
 from auditor.facts import Facts, Known, Unknown
 from auditor.facts.topology import pool_and_computer_differences, topology_differences
 from auditor.findings import Finding, Status
-from auditor.inventory import Credential, CredentialKind, Inventory, LyncAuth, LyncTransport
+from auditor.inventory import (
+    Credential,
+    CredentialKind,
+    Inventory,
+    LyncAuth,
+    LyncTransport,
+    SqlInstance,
+)
 from auditor.report.text import when
 from auditor.results import UnlistedStore
 
@@ -60,6 +67,12 @@ def _account(credential: Credential | None, fallback: str) -> str:
     return f"{who} (password from {credential.kind.value})"
 
 
+def _transport(inst: SqlInstance) -> str:
+    if not inst.encrypt:
+        return "NOT ENCRYPTED (TLS opt-out)"
+    return "TLS" if inst.tls_trust is None else f"TLS, {inst.tls_trust.describe()}"
+
+
 def _instances(inventory: Inventory, fallback: str,
                unlisted: Sequence[UnlistedStore]) -> tuple[InstanceScope, ...]:
     out = []
@@ -72,8 +85,10 @@ def _instances(inventory: Inventory, fallback: str,
         out.append(InstanceScope(
             server_name=inst.server_name, host=inst.host, role=inst.role.value.replace("_", " "),
             place=place, stores=stores,
-            transport="TLS" if inst.encrypt else "NOT ENCRYPTED (TLS opt-out)",
-            transport_css="pass" if inst.encrypt else "fail",
+            transport=_transport(inst),
+            transport_css=("fail" if not inst.encrypt or (inst.tls_trust is not None and
+                                                          inst.tls_trust.any_certificate)
+                           else "pass"),
             account=_account(inst.credential, fallback)))
     return tuple(out)
 
@@ -274,6 +289,11 @@ def _limitations(inventory: Inventory, pack: RulePack, bundle: EvidenceBundle | 
             out.append(f"The connection to {inst.server_name} was not encrypted (TLS opt-out in "
                        "the inventory, for an old server): its evidence crossed the network in "
                        "clear text and the server's identity was not proven by a certificate.")
+        elif inst.tls_trust is not None and inst.tls_trust.any_certificate:
+            out.append(f"The connection to {inst.server_name} was encrypted but its certificate "
+                       "was not checked (tls_trust: any_certificate in the inventory): the "
+                       "server's identity was not proven, so a man in the middle could have read "
+                       "or altered its evidence.")
     if bundle is not None:
         bad = [o for o in bundle.observations if o.status is not ObservationStatus.OK]
         if bad:

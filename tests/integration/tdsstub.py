@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import threading
+import warnings
 from pathlib import Path
 
 PRELOGIN, REPLY, LOGIN7 = 0x12, 0x04, 0x10
@@ -25,23 +26,34 @@ def _packet(kind: int, payload: bytes) -> bytes:
     return struct.pack(">BBHHBB", kind, 0x01, 8 + len(payload), 0, 1, 0) + payload
 
 
-def _prelogin_reply() -> bytes:
+def _prelogin_reply(encryption: int = ENCRYPT_ON) -> bytes:
     options = struct.pack(">BHH", 0x00, 11, 6) + struct.pack(">BHH", 0x01, 17, 1) + b"\xff"
-    return _packet(REPLY, options + SQL_2008_R2 + bytes([ENCRYPT_ON]))
+    return _packet(REPLY, options + SQL_2008_R2 + bytes([encryption]))
 
 
 class TdsTlsStub:
     """One connection on 127.0.0.1, served in a thread; `outcome` says how the handshake went."""
 
-    def __init__(self, cert: Path, key: Path) -> None:
+    def __init__(self, cert: Path, key: Path, *, tls_1_0_only: bool = False,
+                 encryption: int = ENCRYPT_ON) -> None:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.maximum_version = ssl.TLSVersion.TLSv1_2  # as SQL Server 2008 R2 to 2019
+        if tls_1_0_only:  # a 2008 R2 / 2012 without the TLS 1.2 update
+            self.context.set_ciphers("DEFAULT@SECLEVEL=0")
+            with warnings.catch_warnings():  # deprecated: the point of this stand-in
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.context.minimum_version = ssl.TLSVersion.TLSv1
+                self.context.maximum_version = ssl.TLSVersion.TLSv1
+        self.reply_encryption = encryption  # ENCRYPT_NOT_SUP: a server that offers no TLS
         self.context.load_cert_chain(cert, key)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
         self.outcome = "no connection"
         self.encryption: int | None = None
         self.tds_version: int | None = None
+        self.tls_version: str | None = None  # as negotiated
+        self.database: str | None = None  # LOGIN7's database
+        self.clear_login = False  # LOGIN7 sent without TLS (to a server offering none)
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self) -> TdsTlsStub:
@@ -65,7 +77,12 @@ class TdsTlsStub:
             if prelogin is None:
                 return
             self.encryption = _option(prelogin, 0x01)
-            conn.sendall(_prelogin_reply())
+            conn.sendall(_prelogin_reply(self.reply_encryption))
+            if self.reply_encryption == ENCRYPT_NOT_SUP:
+                self.outcome = "no encryption offered"
+                header = _read_exactly(conn, 8)  # a client that goes on sends LOGIN7 in clear
+                self.clear_login = header is not None and header[0] == LOGIN7
+                return
             self.outcome = self._handshake(conn)
 
     def _handshake(self, conn: socket.socket) -> str:
@@ -74,8 +91,9 @@ class TdsTlsStub:
         while True:
             try:
                 tls.do_handshake()
+                self.tls_version = tls.version()
                 conn.sendall(_packet(PRELOGIN, outgoing.read()))
-                self.tds_version = _login7_version(conn, tls, incoming)
+                self.tds_version, self.database = _login7(conn, tls, incoming)
                 return "accepted"
             except ssl.SSLWantReadError:
                 pending = outgoing.read()
@@ -108,24 +126,28 @@ def _option(prelogin: bytes, token: int) -> int | None:
     return None
 
 
-def _login7_version(conn: socket.socket, tls: ssl.SSLObject,
-                    incoming: ssl.MemoryBIO) -> int | None:
-    """After the handshake the client sends LOGIN7 in TLS records straight on the socket."""
+def _login7(conn: socket.socket, tls: ssl.SSLObject,
+            incoming: ssl.MemoryBIO) -> tuple[int | None, str | None]:
+    """After the handshake the client sends LOGIN7 in TLS records straight on the socket:
+    its TDS version and the database it asks for (ibDatabase/cchDatabase, UTF-16LE)."""
     plain = b""
-    while len(plain) < 8 + 8:
+    while len(plain) < 8 or len(plain) < struct.unpack(">H", plain[2:4])[0]:
         try:
             plain += tls.read()
         except ssl.SSLWantReadError:
             try:
                 chunk = conn.recv(65536)
             except OSError:
-                return None
+                return None, None
             if not chunk:
-                return None
+                return None, None
             incoming.write(chunk)
     if plain[0] != LOGIN7:
-        return None
-    return int(struct.unpack("<I", plain[12:16])[0])
+        return None, None
+    body = plain[8:]
+    offset, chars = struct.unpack("<HH", body[68:72])
+    database = body[offset:offset + 2 * chars].decode("utf-16-le")
+    return int(struct.unpack("<I", body[4:8])[0]), database
 
 
 def _read_exactly(conn: socket.socket, size: int) -> bytes | None:

@@ -19,11 +19,12 @@ import yaml
 from auditor.collect.base import CollectContext
 from auditor.collect.sql import SqlCollector, preflight_sql
 from auditor.connect.sql import build_connection_string, get_key, parse_connection_string
+from auditor.connect.sql_tls import FREETDS_HINT
 from auditor.evidence import Observation, ObservationStatus
 from auditor.inventory import load_inventory
 from auditor.lab.winrm.tls import TlsFiles, make_tls_files
 from tests.integration.labkit import closed_port, silent_server
-from tests.integration.tdsstub import ENCRYPT_OFF, ENCRYPT_ON, TdsTlsStub
+from tests.integration.tdsstub import ENCRYPT_NOT_SUP, ENCRYPT_OFF, ENCRYPT_ON, TdsTlsStub
 
 NAME = "SQLTEST01\\RTC"
 PASSWORD_ENV = "AUDITOR_TEST_FREETDS_PASSWORD"  # noqa: S105 - a variable name
@@ -115,6 +116,46 @@ def test_tds_version_keyword(tls: TlsFiles, version: str, wire: int) -> None:
         pyodbc.connect(freetds(stub.port, f"TDS_Version={version};Encryption=require;"
                                "UID=a;PWD=b;"), timeout=5)
     assert stub.tds_version == wire
+
+
+def test_the_collector_asks_freetds_for_msdb_and_tds_7_3(tmp_path: Path, tls: TlsFiles) -> None:
+    """Without DATABASE= and TDS_Version= in the inventory's string, LOGIN7 still names msdb
+    (the probes' two-part names need it) and TDS 7.3 (below it the clock comes back as text)."""
+    with TdsTlsStub(tls.server_cert, tls.server_key) as stub:
+        collect(inventory(tmp_path / "inv.yaml",
+                          f"DRIVER={{FreeTDS}};SERVER=127.0.0.1;PORT={stub.port};"))
+    assert (stub.outcome, stub.database, stub.tds_version) == ("accepted", "msdb", TDS_7_3)
+
+
+def test_a_server_offering_no_tls_is_unreachable_for_tls(tmp_path: Path, tls: TlsFiles) -> None:
+    with TdsTlsStub(tls.server_cert, tls.server_key, encryption=ENCRYPT_NOT_SUP) as stub:
+        found = collect(inventory(tmp_path / "inv.yaml", freetds(stub.port)))
+    assert stub.outcome == "no encryption offered"
+    assert not stub.clear_login  # Encryption=require: FreeTDS stops before the login
+    assert found
+    assert {o.status for o in found} == {ObservationStatus.UNREACHABLE}
+    assert {o.error for o in found} == {
+        "tls: 08001 [FreeTDS][SQL Server]Unable to connect to data source (0). "
+        + FREETDS_HINT}
+
+
+def test_the_opt_out_sends_the_login_to_a_server_offering_no_tls(tmp_path: Path,
+                                                                 tls: TlsFiles) -> None:
+    """`encrypt: false` gets past a server without TLS, and this is its cost: the login (and
+    then the audit) crosses the network in clear."""
+    with TdsTlsStub(tls.server_cert, tls.server_key, encryption=ENCRYPT_NOT_SUP) as stub:
+        collect(inventory(tmp_path / "inv.yaml", freetds(stub.port), encrypt=False))
+    assert stub.clear_login
+
+
+def test_debians_freetds_still_speaks_tls_1_0(tls: TlsFiles) -> None:
+    """Debian's tdsodbc is built with GnuTLS, which still negotiates TLS 1.0 with a SQL Server
+    2008 R2 / 2012 that lacks the TLS 1.2 update; Microsoft's drivers (OpenSSL 3) refuse it."""
+    with TdsTlsStub(tls.server_cert, tls.server_key, tls_1_0_only=True) as stub, \
+            pytest.raises(pyodbc.Error):
+        pyodbc.connect(freetds(stub.port, "TDS_Version=7.3;Encryption=require;UID=a;PWD=b;"),
+                       timeout=5)
+    assert (stub.outcome, stub.tls_version) == ("accepted", "TLSv1")
 
 
 @pytest.fixture

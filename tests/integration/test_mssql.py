@@ -12,6 +12,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyodbc
 import pytest
@@ -19,16 +20,22 @@ import pytest
 from auditor.collect.base import CollectContext
 from auditor.collect.sql import SqlCollector
 from auditor.collect.sql_collector import fetch
+from auditor.collect.sql_plan import build_of
+from auditor.collect.sql_preflight import MASTER_FILES_SQL
 from auditor.connect.credentials import Secret
 from auditor.connect.sql import (
+    DriverKind,
     build_connection_string,
+    connect_failure,
+    driver_kind,
     format_value,
     parse_connection_string,
+    query_failure,
 )
 from auditor.evidence import Observation
 from auditor.facts.base import Known
 from auditor.facts.sql import derive_instance
-from auditor.inventory import Inventory, LoadedInventory, SqlInstance
+from auditor.inventory import Inventory, LoadedInventory, SqlInstance, TlsTrust
 from auditor.probes.catalogue import load_catalogue
 
 CONNECTION = os.environ.get("AUDITOR_TEST_MSSQL", "")
@@ -99,3 +106,117 @@ def test_scalar_subquery_volume_pattern_runs(instance: SqlInstance) -> None:
         conn.close()
     assert rows
     assert all(r["volume_id"] for r in rows)
+
+
+# --- issue 17: what the stand-ins cannot show (each says which item it holds) -----------------
+
+def _connect(instance: SqlInstance, **changes: object) -> Any:
+    secret = Secret(instance.credential.username if instance.credential else None,
+                    os.environ.get(CREDENTIAL_ENV))
+    changed = instance.model_copy(update=changes)
+    return pyodbc.connect(build_connection_string(changed, secret), autocommit=True,
+                          timeout=instance.login_timeout_seconds)
+
+
+def _scalar(conn: Any, sql: str) -> Any:
+    return fetch(conn, sql, []).rows[0][0]
+
+
+def test_item2_tls_trust_any_certificate_connects_encrypted(instance: SqlInstance) -> None:
+    """Item 2: Encrypt=yes validates the certificate on Driver 17 and 18; tls_trust:
+    {any_certificate: true} (TrustServerCertificate=yes) still encrypts."""
+    if not instance.encrypt or driver_kind(parse_connection_string(
+            instance.connection or "")) is not DriverKind.MICROSOFT:
+        pytest.skip("needs a Microsoft driver and encrypt: true")
+    trusted = TlsTrust(any_certificate=True)
+    conn = _connect(instance, tls_trust=trusted)
+    try:
+        assert _scalar(conn, "SELECT encrypt_option FROM sys.dm_exec_connections "
+                       "WHERE session_id = @@SPID") == "TRUE"
+    finally:
+        conn.close()
+
+
+def test_item3_a_refused_connection_is_never_a_firewall_problem(instance: SqlInstance) -> None:
+    """Item 3 / issue 16.5: a TLS failure is classified `tls` (with the way out); a connection
+    that opens with encrypt: true is encrypted."""
+    try:
+        conn = _connect(instance)
+    except pyodbc.Error as exc:
+        failure = connect_failure(exc, [os.environ.get(CREDENTIAL_ENV)])
+        said = failure.message.lower()
+        assert not any(w in said for w in ("ssl", "tls", "handshake")) or said.startswith("tls: ")
+        pytest.fail(f"cannot connect: {failure.status.value}: {failure.message}")
+    try:
+        encrypted = _scalar(conn, "SELECT encrypt_option FROM sys.dm_exec_connections "
+                            "WHERE session_id = @@SPID")
+    finally:
+        conn.close()
+    assert encrypted == "TRUE" or not instance.encrypt
+
+
+def test_item4_freetds_reads_the_clock_as_datetime(instance: SqlInstance) -> None:
+    """Item 4: with the collector's TDS 7.3 SYSDATETIME() is a datetime; at 7.2 it is text."""
+    if driver_kind(parse_connection_string(instance.connection or "")) is not DriverKind.FREETDS:
+        pytest.skip("FreeTDS only")
+    conn = _connect(instance)
+    try:
+        assert isinstance(_scalar(conn, "SELECT SYSDATETIME()"), dt.datetime)
+    finally:
+        conn.close()
+
+
+def test_item5_the_volume_probe_follows_the_build(observations: list[Observation]) -> None:
+    """Item 5: before 10.50.2500 (2008 R2 SP1) the volume probe is not run and says why."""
+    by = {o.probe: o for o in observations}
+    build = build_of(by["server_time"].data[0]["product_version"])
+    assert build is not None
+    files = by["database_files"]
+    if build < (10, 50, 2500):
+        assert files.error is not None
+        assert "2008 R2 SP1" in files.error
+    else:
+        assert files.ok, files.error
+
+
+def test_item6_master_files_rows_follow_the_permission(instance: SqlInstance) -> None:
+    """Item 6: without VIEW ANY DEFINITION / CREATE or ALTER ANY DATABASE, sys.master_files
+    is silently empty; preflight's HAS_PERMS_BY_NAME query tells the two apart."""
+    conn = _connect(instance)
+    try:
+        held = any(v == 1 for v in fetch(conn, MASTER_FILES_SQL, []).rows[0])
+        rows = _scalar(conn, "SELECT COUNT(*) FROM sys.master_files")
+    finally:
+        conn.close()
+    assert (rows > 0) is held
+
+
+def test_item7_the_collector_opens_msdb_without_database_in_the_string(
+        instance: SqlInstance) -> None:
+    """Item 7: a string without DATABASE= still lands in msdb (the collector adds it)."""
+    pairs = [(k, v) for k, v in parse_connection_string(instance.connection or "")
+             if k.upper() != "DATABASE"]
+    if any(k.upper() == "DSN" for k, _ in pairs):
+        pytest.skip("a DSN names its database in odbc.ini")
+    conn = _connect(instance, connection=";".join(f"{k}={format_value(v)}" for k, v in pairs))
+    try:
+        assert _scalar(conn, "SELECT DB_NAME()") == "msdb"
+    finally:
+        conn.close()
+
+
+def test_item8_a_database_without_a_user_is_denied_with_the_fix(instance: SqlInstance) -> None:
+    """Item 8: error 916 (no user in the database) is `denied`, naming the user to create."""
+    conn = _connect(instance)
+    try:
+        names = [r[0] for r in fetch(conn, "SELECT name FROM sys.databases WHERE state = 0 "
+                                     "AND HAS_DBACCESS(name) = 0", []).rows]
+        if not names:
+            pytest.skip("the login has a user in every online database")
+        with pytest.raises(pyodbc.Error) as refused:
+            fetch(conn, f"SELECT COUNT(*) FROM [{names[0]}].sys.objects", [])  # noqa: S608
+    finally:
+        conn.close()
+    failure = query_failure(refused.value, [])
+    assert failure.status.value == "denied"
+    assert "CREATE USER [login] FOR LOGIN [login]" in failure.message

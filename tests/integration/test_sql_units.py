@@ -133,12 +133,17 @@ class FakeCursor:
 
     def execute(self, sql: str, *params: Any) -> FakeCursor:
         self.conn.executed.append((sql, params))
-        if "SYSDATETIME()" in sql:
+        if "DB_NAME()" in sql:
+            self.description = [("database_name",)]
+            self.rows = [(self.conn.database,)]
+        elif "SYSDATETIME()" in sql:
             names = ["local_now", "utc_now", "machine_name", "server_name", "product_version",
                      "product_level", "edition"]
             self.description = [(n,) for n in names]
-            self.rows = [(LOCAL_NOW, UTC_NOW, "SQL01", "SQL01\\RTC", self.conn.version, "SP1",
-                          "Enterprise Edition (64-bit)")]
+            local, utc = ((LOCAL_NOW, UTC_NOW) if not self.conn.clock_as_text else
+                          (str(LOCAL_NOW), str(UTC_NOW)))  # FreeTDS below TDS 7.3
+            self.rows = [(local, utc, "SQL01", "SQL01\\RTC", self.conn.version,
+                          self.conn.level, "Enterprise Edition (64-bit)")]
         elif self.conn.fail_on and self.conn.fail_on in sql:
             raise pyodbc.Error("42000", "[SQL Server]The SELECT permission was denied on the "
                                "object 'sysjobs'. (229)")
@@ -155,8 +160,12 @@ class FakeCursor:
 
 
 class FakeConn:
-    def __init__(self, version: str, fail_on: str | None = None) -> None:
+    def __init__(self, version: str, fail_on: str | None = None, *, level: str = "SP1",
+                 database: str = "msdb", clock_as_text: bool = False) -> None:
         self.version = version
+        self.level = level
+        self.database = database
+        self.clock_as_text = clock_as_text
         self.fail_on = fail_on
         self.executed: list[tuple[str, tuple[Any, ...]]] = []
         self.timeout = 0
@@ -219,6 +228,52 @@ def test_older_server_skips_version_gated_probes(monkeypatch: pytest.MonkeyPatch
         _context(inst()))
     assert "sql:backup_encryption:SQL01\\RTC" not in {o.id for o in found}
     assert all(o.ok for o in found)
+
+
+def _probes_of(monkeypatch: pytest.MonkeyPatch, conn: FakeConn) -> dict[str, Any]:
+    monkeypatch.setenv("X", "s3cret")
+    found = SqlCollector(connect=lambda *a, **k: conn).collect(_context(inst()))
+    return {o.probe: o for o in found}
+
+
+def test_volume_probe_needs_2008_r2_sp1_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sys.dm_os_volume_stats exists from 10.50.2500 (SP1): an RTM server gets a could-not-assess
+    naming the service pack, not the raw error 208 of a missing object."""
+    conn = FakeConn("10.50.1600.1", level="RTM")
+    rtm = _probes_of(monkeypatch, conn)
+    files = rtm["database_files"]
+    assert files.status is ObservationStatus.ERROR
+    assert files.error == (
+        "not run: sys.dm_os_volume_stats exists only from SQL Server 2008 R2 SP1 (build "
+        "10.50.2500); this server is 10.50.1600.1 (RTM): install that service pack or a later "
+        "one")
+    assert all(o.ok for p, o in rtm.items() if p != "database_files")
+    assert conn.executed
+    assert not any("dm_os_volume_stats" in sql for sql, _ in conn.executed)
+    for version in ("10.50.2500.0", "10.50.6000.34", "11.0.2100.60"):
+        assert _probes_of(monkeypatch, FakeConn(version))["database_files"].ok, version
+
+
+def test_a_clock_read_as_text_names_the_tds_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    probes = _probes_of(monkeypatch, FakeConn("10.50.6000.34", clock_as_text=True))
+    assert probes["server_time"].ok  # the row itself is kept, as the driver gave it
+    assert probes["backup_history"].status is ObservationStatus.ERROR
+    assert probes["backup_history"].error == (
+        "not run: its parameters come from the server clock, which the driver returned as "
+        "text: FreeTDS below TDS 7.3 returns datetime2 (SYSDATETIME()) that way; set `tds "
+        "version = 7.3` in the freetds.conf section or TDS_Version=7.3 in the connection string")
+
+
+def test_a_connection_that_opened_master_runs_no_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = FakeConn("11.0.6020.0", database="master")
+    probes = _probes_of(monkeypatch, conn)
+    assert probes
+    assert {o.status for o in probes.values()} == {ObservationStatus.ERROR}
+    assert {o.error for o in probes.values()} == {
+        "the connection opened database 'master', not msdb, where the probes read backup "
+        "history and SQL Agent tables: add DATABASE=msdb to the connection string (or to the "
+        "DSN)"}
+    assert [sql for sql, _ in conn.executed] == ["SELECT DB_NAME() AS database_name"]
 
 
 def test_no_secret_means_denied_for_every_portable_probe(

@@ -101,6 +101,29 @@ def test_scope_shows_tls_opt_out_and_basic_over_http(audit: Audit) -> None:
     assert "CONTOSO\\svc-audit" in render_html(view)
 
 
+@pytest.mark.parametrize(("trust", "shown", "css", "limited"), [
+    ({"any_certificate": True}, "TLS, certificate NOT checked (tls_trust: any_certificate)",
+     "fail", True),
+    ({"ca_file": "/etc/auditor/sql01-ca.pem"},
+     "TLS, certificate checked against /etc/auditor/sql01-ca.pem (tls_trust: ca_file)", "pass",
+     False),
+    (None, "TLS", "pass", False)])
+def test_scope_shows_how_the_certificate_was_trusted(audit: Audit, trust: dict[str, object] | None,
+                                                     shown: str, css: str,
+                                                     limited: bool) -> None:
+    raw = audit.inventory.model_dump(mode="json")
+    raw["sql_instances"][0]["tls_trust"] = trust
+    inventory = type(audit.inventory).model_validate(raw)
+    view = build_view(audit.results, rule_pack(), inventory, audit.bundle, GENERATED)
+    first = view.scope.instances[0]
+    assert (first.transport, first.transport_css) == (shown, css)
+    said = (f"The connection to {first.server_name} was encrypted but its certificate was not "
+            "checked (tls_trust: any_certificate in the inventory): the server's identity was not "
+            "proven, so a man in the middle could have read or altered its evidence.")
+    assert (said in view.scope.limitations) is limited
+    assert shown in render_html(view)
+
+
 def test_charts_have_text_alternatives_and_tables(audit: Audit) -> None:
     charts = audit.view.charts
     assert charts.trend is None  # no history given
