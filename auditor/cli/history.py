@@ -75,7 +75,8 @@ def list_cmd(history: HistoryOpt = None, estate: EstateOpt = None,
     table = Table("run", "estate", "audit time", "scope", "score", "coverage", "findings",
                   box=None, pad_edge=False)
     for r in rows:
-        table.add_row(r.short, r.estate, r.now.isoformat(), "full" if r.complete else "partial",
+        scope = ("full" if r.complete else "partial") + (", pruned" if r.pruned_at else "")
+        table.add_row(r.short, r.estate, r.now.isoformat(), scope,
                       percent(r.score), percent(r.coverage), str(r.findings))
     print_table(table, out)
 
