@@ -254,6 +254,7 @@ def audit_cmd(
                              tuple(mail_to or ()), mail_when)
     target = run_options.target(out_dir)
     previous: list[Results | None] = []
+    recorded: list[AuditHistory] = []  # the history this audit went into (delivery outcomes)
 
     def run(folder: Path) -> AuditRun:
         wanted = parse_formats(formats)
@@ -286,12 +287,14 @@ def audit_cmd(
                         generated_at, report_settings(options, wanted),
                         responses.read_bytes() if responses else None)
             checkpoint("history")
+            recorded.append(past)
         facts = derive_facts(bundle, loaded.inventory, results.now)
         return AuditRun(results, facts, started, dt.datetime.now(dt.UTC))
     audit, paths = _in_folder(target, "audit", run)
     _print_written(paths)
     print_summary(audit.results)
-    raise typer.Exit(run_options.finish(audit, out_dir, target, previous[0]))
+    raise typer.Exit(run_options.finish(audit, out_dir, target, previous[0],
+                                        recorded[0].remember_deliveries if recorded else None))
 
 
 def report_cmd(

@@ -1,8 +1,9 @@
-"""`auditor history`: list, show, diff, open, report, export and dashboard over the audit
-history (docs/history.md). Every command takes --json; run ids may be abbreviated."""
+"""`auditor history`: list, show, diff, open, report, export, dashboard and prune over the
+audit history (docs/history.md). Every command takes --json; run ids may be abbreviated."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from auditor.cli.history_audit import HistoryOpt, open_history
 from auditor.cli.history_files import dashboard_files, export_file, rerender
 from auditor.history.diff import HistoryDiff, default_pair, diff_runs, previous_full
 from auditor.history.model import CHANGED, Category
+from auditor.history.prune import PrunePlan, Retention, apply_prune, dry_run
 from auditor.history.queries import (
     AuditRow,
     OpenFinding,
@@ -73,7 +75,8 @@ def list_cmd(history: HistoryOpt = None, estate: EstateOpt = None,
     table = Table("run", "estate", "audit time", "scope", "score", "coverage", "findings",
                   box=None, pad_edge=False)
     for r in rows:
-        table.add_row(r.short, r.estate, r.now.isoformat(), "full" if r.complete else "partial",
+        scope = ("full" if r.complete else "partial") + (", pruned" if r.pruned_at else "")
+        table.add_row(r.short, r.estate, r.now.isoformat(), scope,
                       percent(r.score), percent(r.coverage), str(r.findings))
     print_table(table, out)
 
@@ -89,8 +92,12 @@ def show_cmd(run: Annotated[str, typer.Argument(metavar="RUN", help="Run id or a
     if as_json:
         print_json(row)
         return
-    for name, value in row.model_dump(mode="json", exclude={"report", "practices"}).items():
+    for name, value in row.model_dump(mode="json", exclude={"report", "practices",
+                                                            "deliveries"}).items():
         out.print(f"{name}: {value}", markup=False)
+    for d in row.deliveries or []:
+        out.print(f"delivery {d.get('kind')} to {d.get('target')}: "
+                  f"{'ok' if d.get('ok') else 'FAILED'}: {d.get('message')}", markup=False)
     for pid, p in row.practices.items():
         out.print(f"practice {pid}: {percent(p.get('score'))} (coverage "
                   f"{percent(p.get('coverage'))}) {p.get('title')}", markup=False)
@@ -196,6 +203,45 @@ def dashboard_cmd(out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="
     """One self-contained HTML page: trends, open findings by age, time to resolve."""
     paths = dashboard_files(lambda: _store(history), estate, out_dir, reports)
     _written(paths, as_json)
+
+
+@app.command("prune", cls=PlainCommand)
+def prune_cmd(keep_days: Annotated[int, typer.Option(
+                  "--keep-days", min=0, metavar="N", help="Keep audits run in the last N days.")]
+              = 90,
+              keep_last: Annotated[int, typer.Option(
+                  "--keep-last", min=1, metavar="N", help="Keep each estate's last N audits.")]
+              = 10,
+              apply: Annotated[bool, typer.Option(
+                  "--apply", help="Remove them (default: a dry run that only says what).")]
+              = False,
+              history: HistoryOpt = None, estate: EstateOpt = None,
+              as_json: JsonOpt = False) -> None:
+    """Remove old audits' evidence bundles and report files (rows, results and findings stay);
+    never the newest audit, nor one where an open finding's open streak began."""
+    policy = Retention(keep_days, keep_last, dt.datetime.now(dt.UTC))
+    act = apply_prune if apply else dry_run
+    plan = _guarded(lambda: act(_store(history), estate, policy))
+    if as_json:
+        print_json(plan)
+        return
+    _print_prune(plan)
+
+
+def _print_prune(plan: PrunePlan) -> None:
+    for p in plan.pruned:
+        out.print(f"{'pruned' if plan.applied else 'would prune'} {p.run_id[:8]} {p.estate} "
+                  f"{p.ran_at:%Y-%m-%d %H:%M}: {len(p.blobs)} blob(s), {_size(p.size)} "
+                  f"({_size(p.stored)} stored)", markup=False)
+    for k in plan.kept:
+        out.print(f"keep {k.run_id[:8]} {k.estate}: {k.reason}", markup=False)
+    verb = "removed" if plan.applied else "would remove (dry run; --apply removes)"
+    say(f"{verb}: {len(plan.pruned)} audit(s)' files, {plan.blobs} blob(s), "
+        f"{_size(plan.size)} ({_size(plan.stored)} stored)")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1_048_576:.1f} MiB" if count >= 1_048_576 else f"{count / 1024:.1f} KiB"
 
 
 def _written(paths: list[Path], as_json: bool) -> None:

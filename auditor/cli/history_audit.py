@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from auditor.canonical import pretty_bytes
 from auditor.cli.common import err
@@ -21,7 +22,12 @@ from auditor.history.blobs import get_blob
 from auditor.history.location import locate
 from auditor.history.model import HistorySnapshot
 from auditor.history.queries import list_audits
-from auditor.history.record import AuditRecord, record_audit, rulepack_sha256
+from auditor.history.record import (
+    AuditRecord,
+    record_audit,
+    record_deliveries,
+    rulepack_sha256,
+)
 from auditor.history.remediation import record_remediation
 from auditor.history.snapshot import build_snapshot
 from auditor.history.states import estate_key
@@ -93,6 +99,17 @@ class AuditHistory:
             inventory_bytes=inventory, rulepack_sha256=rulepack_sha256(pack),
             ran_at=ran_at, generated_at=generated_at, report=report, extra_blobs=extra,
             run_id=self.run_id))
+
+
+    def remember_deliveries(self, deliveries: list[dict[str, object]]) -> None:
+        """Add the deliveries' outcomes to the recorded audit; a store that cannot take them
+        is a warning (the audit is recorded and its exit code stands)."""
+        try:
+            record_deliveries(self.store, self.run_id, deliveries)
+        except (AuditorError, SQLAlchemyError) as exc:
+            reason = exc if isinstance(exc, AuditorError) else type(exc).__name__
+            err.print(f"warning: delivery outcomes not recorded in the history: {reason}",
+                      markup=False)
 
 
 def remember_remediation(loaded: LoadedInventory, record: RunRecord, data: bytes,

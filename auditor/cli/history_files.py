@@ -38,6 +38,10 @@ def _stored(store: HistoryStore, run: str) -> tuple[AuditRow, dict[str, bytes]]:
     """An audit and the files it was rendered from."""
     with store.reading() as conn:
         row = find_run(conn, run)
+        if row.pruned_at is not None:
+            raise InputError("RUN", f"audit {row.short}: its evidence bundle and report files "
+                             f"were pruned on {row.pruned_at:%Y-%m-%d} (history prune); its "
+                             "results and findings remain (history show, diff)")
         blobs = dict(row.report.get("blobs", {}))
         files = {"results.json": get_blob(conn, row.results_sha256),
                  "evidence.json": get_blob(conn, row.bundle_sha256),
@@ -107,7 +111,8 @@ def dashboard_files(open_store: Opener, estate: str | None, out_dir: Path,
         store = open_store()
         with store.reading() as conn:
             key = only_estate(conn, estate)
-            recent = [a.run_id for a in list_audits(conn, key, limit=reports)] if reports else []
+            recent = [a.run_id for a in list_audits(conn, key, limit=reports)
+                      if a.pruned_at is None] if reports else []
         links = {}
         for run_id in recent:
             name = f"report-{run_id[:8]}.html"

@@ -1,13 +1,15 @@
 """What `auditor audit` does for unattended runs: dated folders, gates, metrics and mail.
 
 Delivery failures (metrics, mail) are said on stderr and never change the audit's own exit
-code: the audit happened and its folder is whole whatever the mail server does.
+code: the audit happened and its folder is whole whatever the mail server does. Each delivery's
+outcome is also handed to the history, which adds it to the audit's record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +50,20 @@ MailWhenOpt = Annotated[MailWhen, typer.Option(
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """What became of one delivery, as the run record keeps it (the message names no
+    secret: it is the one stderr shows)."""
+
+    kind: str  # "metrics" or "mail"
+    target: str
+    ok: bool
+    message: str
+
+
+Remember = Callable[[list[dict[str, object]]], None]
+
+
+@dataclass(frozen=True)
 class Unattended:
     """The unattended options of one `auditor audit` run."""
 
@@ -79,18 +95,23 @@ class Unattended:
             raise InputError("--mail-to", "mails the PDF report: add pdf to --format")
 
     def finish(self, audit: AuditRun, out_dir: Path, folder: Path,
-               previous: Results | None) -> ExitCode:
-        """Point `latest`, write metrics, mail; the exit code the gates give."""
+               previous: Results | None, remember: Remember | None = None) -> ExitCode:
+        """Point `latest`, write metrics, mail (their outcomes to `remember`); the exit code
+        the gates give."""
         if self.dated:
             _guarded(lambda: point_latest(out_dir, folder))
         code = exit_code(audit.results, self.gates, failing_keys(previous))
+        done: list[Delivery] = []
         if self.metrics is not None:
-            _deliver_metrics(audit, self.metrics)
+            done.append(_deliver_metrics(audit, self.metrics))
         change = Change(audit.results, previous)
         if self.mail_to and should_mail(self.mail_when, change, code is ExitCode.FINDINGS):
-            _deliver_mail(audit.facts.inventory, change, self.mail_to, folder / "report.pdf")
+            done.append(_deliver_mail(audit.facts.inventory, change, self.mail_to,
+                                      folder / "report.pdf"))
         elif self.mail_to:
             say(f"not mailed: --mail-when {self.mail_when.value} and nothing to tell")
+        if done and remember is not None:
+            remember([asdict(d) for d in done])
         return code
 
 
@@ -106,25 +127,30 @@ def _previous(root: Path) -> Results | None:
         return None
 
 
-def _deliver_metrics(audit: AuditRun, path: Path) -> None:
+def _deliver_metrics(audit: AuditRun, path: Path) -> Delivery:
     try:
         write_metrics(audit, path)
     except OSError as exc:
-        err.print(f"error: metrics: cannot write {path}: {exc.strerror or exc}", markup=False)
-        return
+        message = f"cannot write {path}: {exc.strerror or exc}"
+        err.print(f"error: metrics: {message}", markup=False)
+        return Delivery("metrics", str(path), False, message)
     say(f"wrote {path}")
+    return Delivery("metrics", str(path), True, "written")
 
 
 def _deliver_mail(inventory: Inventory, change: Change, recipients: tuple[str, ...],
-                  pdf: Path) -> None:
+                  pdf: Path) -> Delivery:
+    target = ", ".join(recipients)
     delivery = inventory.delivery
-    if delivery is None:
-        return
+    if delivery is None:  # check() refused this run before collecting
+        return Delivery("mail", target, False, "the inventory has no delivery: section")
     mail = Mail(recipients, subject_line(change), body_text(change, pdf.name), pdf)
     try:
         secret = resolve(delivery.credential, delivery.host) if delivery.credential else None
         attempts = send(delivery, secret, mail)
     except (DeliveryError, SecretUnavailableError) as exc:
         err.print(f"error: mail: {exc}", markup=False)
-        return
-    say(f"mailed {pdf.name} to {', '.join(recipients)} ({attempts} attempt(s))")
+        return Delivery("mail", target, False, str(exc))
+    message = f"mailed {pdf.name} to {target} ({attempts} attempt(s))"
+    say(message)
+    return Delivery("mail", target, True, message)

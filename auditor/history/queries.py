@@ -48,6 +48,8 @@ class AuditRow(BaseModel):
     scope: dict[str, Any]
     practices: dict[str, dict[str, Any]]
     report: dict[str, Any]
+    pruned_at: dt.datetime | None = None
+    deliveries: list[dict[str, Any]] | None = None
 
     @property
     def short(self) -> str:
@@ -55,7 +57,7 @@ class AuditRow(BaseModel):
         return self.run_id[:8]
 
 
-_TIMES = ("ran_at", "collected_at", "now", "recorded_at", "generated_at")
+_TIMES = ("ran_at", "collected_at", "now", "recorded_at", "generated_at", "pruned_at")
 _JSON = ("counts", "scope", "practices", "report")
 
 
@@ -64,7 +66,8 @@ def _row(row: Row[Any]) -> AuditRow:
     stay well under half a second)."""
     data = dict(row._mapping)
     for name in _TIMES:
-        data[name] = dt.datetime.fromisoformat(data[name]) if data[name] else None
+        data[name] = dt.datetime.fromisoformat(data[name]) if data.get(name) else None
+    data["deliveries"] = json.loads(data["deliveries"]) if data.get("deliveries") else None
     for name in _JSON:
         data[name] = json.loads(data[name]) if name in data else {}
     data["complete"] = bool(data["complete"])

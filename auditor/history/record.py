@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import BindParameter, Connection, bindparam, insert, select, update
@@ -74,6 +74,15 @@ def record_audit(store: HistoryStore, record: AuditRecord) -> int:
         checkpoint("history-intervals")
         conn.execute(update(estates).where(estates.c.key == estate).values(last_seq=seq))
         return seq
+
+
+def record_deliveries(store: HistoryStore, run_id: str,
+                      deliveries: Sequence[Mapping[str, object]]) -> None:
+    """Add what became of an audit's deliveries (metrics file, mail) to its record: they
+    happen after the audit is recorded, and a failed one must be on record too."""
+    with store.writing() as conn:
+        conn.execute(update(audits).where(audits.c.run_id == run_id)
+                     .values(deliveries=_json([dict(d) for d in deliveries])))
 
 
 def _ensure_estate(conn: Connection, key: str, name: str) -> None:

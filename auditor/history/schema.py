@@ -60,6 +60,8 @@ audits = Table(
     Column("scope", Text, nullable=False),
     Column("report", Text, nullable=False),
     Column("practices", Text, nullable=False),  # revision 0002
+    Column("pruned_at", TIME, nullable=True),  # revision 0003: bundle and report files pruned
+    Column("deliveries", Text, nullable=True),  # revision 0003: metrics and mail outcomes
 )
 Index("ix_audits_estate_seq", audits.c.estate_key, audits.c.seq)
 

@@ -160,7 +160,7 @@ def test_store_at_revision_1_is_migrated_with_its_audits(tmp_path: Path) -> None
         before = [a.model_dump(exclude={"practices"}) for a in list_audits(conn)]
     old.close()
     migrated = open_store(_url(tmp_path / "old"))
-    assert migrated.revision() == "0002"
+    assert migrated.revision() == "0003"
     with migrated.reading() as conn:
         after = list_audits(conn)
         diff = diff_runs(conn, after[1], after[0])
