@@ -15,6 +15,7 @@ from auditor.evidence import EvidenceBundle
 from auditor.facts import Facts, derive_facts
 from auditor.findings import Finding, Status
 from auditor.history.model import SinceLastAudit, TrendPoint
+from auditor.remediate.record import RunRecord
 from auditor.inventory import Inventory
 from auditor.report import summary as parts
 from auditor.report.appendix import DEFAULT_MAX_ROWS, AppendixMode, appendix
@@ -38,6 +39,7 @@ from auditor.report.sections import (
     table_of_contents,
     waiver_state,
 )
+from auditor.report.remediation import remediation_view
 from auditor.report.since import since_view
 from auditor.report.text import grade, when
 from auditor.results import Results, opinion_of
@@ -52,7 +54,8 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
                appendix_mode: AppendixMode = AppendixMode.FULL,
                appendix_rows: int = DEFAULT_MAX_ROWS, evidence_bytes: bytes | None = None,
                facts: Facts | None = None, since: SinceLastAudit | None = None,
-               trend: Sequence[TrendPoint] = ()) -> ReportView:
+               trend: Sequence[TrendPoint] = (),
+               remediation: RunRecord | None = None) -> ReportView:
     """The one view model of a report; `generated_at` is passed in so output is reproducible.
 
     `responses` come from a management responses file (load_responses), `history` is the
@@ -125,4 +128,4 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         signoff=parts.SIGN_OFF,
         appendix=appendix(evidence.pairs(), appendix_mode, appendix_rows),
         embedded=embedded, evidence_note=evidence_note, partial=partial,
-        since=since_view(since, trend))
+        since=since_view(since, trend), remediation=remediation_view(remediation))
