@@ -38,7 +38,8 @@ CHECK_LYNC = "remediation: Export-Cs* (advisory)"
 FIX_BACKUP = "USE [{db}]; CREATE USER [{login}] FOR LOGIN [{login}]; " \
              "EXEC sp_addrolemember N'db_backupoperator', N'{login}';"
 FIX_AGENT = "USE msdb; CREATE USER [{login}] FOR LOGIN [{login}]; " \
-            "EXEC sp_addrolemember N'SQLAgentOperatorRole', N'{login}'; (or make it the job's owner)"
+            "EXEC sp_addrolemember N'SQLAgentOperatorRole', N'{login}'; " \
+            "(or make it the job's owner)"
 FIX_VERIFY = "USE master; CREATE USER [{login}] FOR LOGIN [{login}]; " \
              "GRANT CREATE DATABASE TO [{login}];"
 FIX_RESTORE = "EXEC sp_addsrvrolemember N'{login}', N'dbcreator';"
@@ -108,7 +109,7 @@ class _Asker:
         self.conn = conn
         self.secrets = secrets
 
-    def ask(self, text: str, *params: str) -> int | None | Failure:
+    def ask(self, text: str, *params: str) -> int | Failure | None:
         try:
             row = self.conn.cursor().execute(text, *params).fetchone()
         except pyodbc.Error as exc:
@@ -116,7 +117,7 @@ class _Asker:
         return None if row is None or row[0] is None else int(row[0])
 
 
-def _verdict(where: str, check: str, answer: int | None | Failure, granted: str,
+def _verdict(where: str, check: str, answer: int | Failure | None, granted: str,
              missing: str, fix: str) -> PreflightCheck:
     if isinstance(answer, Failure):
         return PreflightCheck(where, check, False, f"could not check: {answer.status.value}: "
@@ -126,7 +127,7 @@ def _verdict(where: str, check: str, answer: int | None | Failure, granted: str,
     return PreflightCheck(where, check, False, missing, fix=fix)
 
 
-def _either(*answers: int | None | Failure) -> int | None | Failure:
+def _either(*answers: int | Failure | None) -> int | Failure | None:
     """1 when any answer grants it; else the first failure; else 0."""
     if any(a == 1 for a in answers):
         return 1
@@ -158,7 +159,7 @@ def _permission_checks(asker: _Asker, inst: SqlInstance, login: str,
 
 
 def _backup_checks(asker: _Asker, inst: SqlInstance, login: str,
-                   sysadmin: int | None | Failure) -> list[PreflightCheck]:
+                   sysadmin: int | Failure | None) -> list[PreflightCheck]:
     where = inst.server_name
     databases = lync_databases(inst)
     if not databases:
@@ -176,7 +177,7 @@ def _backup_checks(asker: _Asker, inst: SqlInstance, login: str,
     return checks
 
 
-def _both(first: int | None | Failure, second: int | None | Failure) -> int | None | Failure:
+def _both(first: int | Failure | None, second: int | Failure | None) -> int | Failure | None:
     """1 only when both grant; a failure wins over a plain no."""
     for answer in (first, second):
         if isinstance(answer, Failure):

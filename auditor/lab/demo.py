@@ -217,12 +217,12 @@ def build_preflight(cluster: LabCluster, estate: LabEstate, out_dir: Path) -> tu
     stores = _stores_of(estate, granted.server_name)
     instances = [
         {"server_name": granted.server_name, "host": "lab-granted.example.com",
-         "role": "back_end", "connection": granted.connection, "stores": stores,
+         "role": "back_end", "connection": granted.connection, "stores": list(stores),
          "credential": {"kind": "env", "name": granted.env_var,
                         "username": granted.login.name}},
         {"server_name": NO_GRANTS_SERVER, "host": "lab-nogrants.example.com",
          "role": "back_end", "connection": cluster.odbc(granted.database, NO_GRANTS_LOGIN),
-         "stores": stores,
+         "stores": list(stores),  # a list of its own: safe_dump would write an alias
          "credential": {"kind": "env", "name": NO_GRANTS_ENV, "username": NO_GRANTS_LOGIN}},
     ]
     header = ("# Written by `auditor lab sql up`: the same lab database reached by a login with "

@@ -9,8 +9,8 @@ if TYPE_CHECKING:
     from auditor.report.appendix import EvidenceAppendix
     from auditor.report.charts import ChartsView
     from auditor.report.opinion import OpinionView
-    from auditor.report.scope import ScopeView
     from auditor.report.remediation import RemediationView
+    from auditor.report.scope import ScopeView
     from auditor.report.since import SinceView
 
 

@@ -15,8 +15,8 @@ from auditor.evidence import EvidenceBundle
 from auditor.facts import Facts, derive_facts
 from auditor.findings import Finding, Status
 from auditor.history.model import SinceLastAudit, TrendPoint
-from auditor.remediate.record import RunRecord
 from auditor.inventory import Inventory
+from auditor.remediate.record import RunRecord
 from auditor.report import summary as parts
 from auditor.report.appendix import DEFAULT_MAX_ROWS, AppendixMode, appendix
 from auditor.report.badges import SEVERITY_BADGES, STATUS_BADGES, score_view
@@ -27,6 +27,7 @@ from auditor.report.opinion import opinion_view
 from auditor.report.partial import partial_note, selected_pack
 from auditor.report.practices import practice_summaries, practice_views
 from auditor.report.provenance import build_provenance, embedded_bundle
+from auditor.report.remediation import remediation_view
 from auditor.report.remedy import Remedies
 from auditor.report.responses import ManagementResponse, ResponseIndex
 from auditor.report.scope import build_scope
@@ -39,7 +40,6 @@ from auditor.report.sections import (
     table_of_contents,
     waiver_state,
 )
-from auditor.report.remediation import remediation_view
 from auditor.report.since import since_view
 from auditor.report.text import grade, when
 from auditor.results import Results, opinion_of

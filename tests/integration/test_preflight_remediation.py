@@ -75,9 +75,12 @@ def test_granted_login_passes_and_bare_login_fails_with_fixes(
         assert by[(granted, check)].ok, by[(granted, check)]
         bare = by[(NO_GRANTS_SERVER, check)]
         assert not bare.ok, bare
-        assert bare.fix is not None and fix in bare.fix
+        assert bare.fix is not None
+        assert fix in bare.fix
     lync = by[("Lync", CHECK_LYNC)]
-    assert lync.advisory and lync.ok and "RTCUniversalServerAdmins" in (lync.fix or "")
+    assert lync.advisory
+    assert lync.ok
+    assert "RTCUniversalServerAdmins" in (lync.fix or "")
 
 
 def test_cli_json_follows_the_preflight_schema(

@@ -62,12 +62,19 @@ def test_section_shows_the_run_and_each_action(html: str) -> None:
     section = html.split('<section class="major flow" id="remediation">', 1)[1]
     section = section.split("</section>", 1)[0]
     assert "<h2>Remediation run</h2>" in section
-    assert "cd" * 32 in section and "alice (--yes)" in section and "40 → 55.5" in section
+    assert "cd" * 32 in section
+    assert "alice (--yes)" in section
+    assert "40 → 55.5" in section
     lis_row, xds_row = section.split("<tr class=\"row-")[-2:]
-    assert "SQL01\\RTC / lis" in lis_row and "succeeded" in lis_row
-    assert "2026-11-25 14:00:00 UTC" in lis_row and "2026-11-25 14:01:00 UTC" in lis_row
-    assert "successfully processed" in lis_row and "BR-001 fixed" in lis_row
-    assert "denied" in xds_row and "(229)" in xds_row and "BR-001 still failing" in xds_row
+    assert "SQL01\\RTC / lis" in lis_row
+    assert "succeeded" in lis_row
+    assert "2026-11-25 14:00:00 UTC" in lis_row
+    assert "2026-11-25 14:01:00 UTC" in lis_row
+    assert "successfully processed" in lis_row
+    assert "BR-001 fixed" in lis_row
+    assert "denied" in xds_row
+    assert "(229)" in xds_row
+    assert "BR-001 still failing" in xds_row
 
 
 def test_each_affected_finding_row_says_what_the_run_did(html: str) -> None:
@@ -98,10 +105,12 @@ def test_bad_remediation_json_is_exit_2_in_one_line(tmp_path: Path) -> None:
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 2, done.output
     lines = [line for line in done.output.splitlines() if line.strip()]
-    assert len(lines) <= 2 and "remediation.json" in lines[0], done.output
+    assert len(lines) <= 2, done.output
+    assert "remediation.json" in lines[0], done.output
     good = tmp_path / "good.json"
     write_run(_record(), good)
     done = CliRunner().invoke(app, [*args[:-1], str(good)])
     assert done.exit_code == 0, done.output
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert "Remediation run" in page and "remediated 2026-11-25: fixed" in page
+    assert "Remediation run" in page
+    assert "remediated 2026-11-25: fixed" in page
