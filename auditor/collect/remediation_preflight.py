@@ -124,14 +124,20 @@ def _verdict(where: str, check: str, answer: int | Failure | None, granted: str,
                               f"{answer.message}", fix=fix)
     if answer == 1:
         return PreflightCheck(where, check, True, granted)
+    if answer is None:  # SQL Server's answer for an unknown database, role or permission
+        missing = "the server answered NULL: no such database or role on this instance"
     return PreflightCheck(where, check, False, missing, fix=fix)
 
 
 def _either(*answers: int | Failure | None) -> int | Failure | None:
-    """1 when any answer grants it; else the first failure; else 0."""
+    """1 when any answer grants it; else the first failure; else 0 when one said no; else
+    None (every answer NULL)."""
     if any(a == 1 for a in answers):
         return 1
-    return next((a for a in answers if isinstance(a, Failure)), 0)
+    failure = next((a for a in answers if isinstance(a, Failure)), None)
+    if failure is not None:
+        return failure
+    return 0 if any(a == 0 for a in answers) else None
 
 
 def _permission_checks(asker: _Asker, inst: SqlInstance, login: str,
@@ -168,12 +174,14 @@ def _backup_checks(asker: _Asker, inst: SqlInstance, login: str,
                                fix="list the instance's databases under stores:")]
     checks = []
     for db in databases:
-        answer = _either(sysadmin, _both(asker.ask(DATABASE_PERMISSION, db, "BACKUP DATABASE"),
-                                         asker.ask(DATABASE_PERMISSION, db, "BACKUP LOG")))
+        on_db = _both(asker.ask(DATABASE_PERMISSION, db, "BACKUP DATABASE"),
+                      asker.ask(DATABASE_PERMISSION, db, "BACKUP LOG"))
+        # no such database: say so, even to a sysadmin
+        answer = on_db if on_db is None else _either(sysadmin, on_db)
         checks.append(_verdict(where, f"{CHECK_BACKUP} {db}", answer,
                                "db_backupoperator (BACKUP DATABASE and BACKUP LOG) or sysadmin",
-                               "no BACKUP DATABASE / BACKUP LOG (db_backupoperator) on it, or "
-                               "no such database", FIX_BACKUP.format(db=db, login=login)))
+                               "no BACKUP DATABASE / BACKUP LOG (db_backupoperator) on it",
+                               FIX_BACKUP.format(db=db, login=login)))
     return checks
 
 
@@ -182,5 +190,7 @@ def _both(first: int | Failure | None, second: int | Failure | None) -> int | Fa
     for answer in (first, second):
         if isinstance(answer, Failure):
             return answer
+    if first is None or second is None:
+        return None
     return 1 if first == 1 and second == 1 else 0
 

@@ -42,6 +42,7 @@ def _as_restore_test(path: Path, out: Path) -> Path:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     for inst in data["sql_instances"]:
         inst["role"] = "restore_test"
+        inst["stores"] = [*inst["stores"], "mgc"]  # a Lync database this instance lacks
     data["sites"] = [{"id": "bne"}]
     data["pools"] = [{"fqdn": "pool01.example.com", "site": "bne"}]
     out.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -59,7 +60,11 @@ def test_granted_login_passes_and_bare_login_fails_with_fixes(
     by = {(c.target, c.check): c for c in checks}
     databases = [c.check.removeprefix(CHECK_BACKUP).strip() for c in checks
                  if c.target == granted and c.check.startswith(CHECK_BACKUP)]
+    assert databases.pop() == "mgc"
     assert databases, checks
+    missing = by[(granted, f"{CHECK_BACKUP} mgc")]
+    assert not missing.ok
+    assert "answered NULL: no such database" in missing.detail
 
     for db in databases:
         assert by[(granted, f"{CHECK_BACKUP} {db}")].ok
