@@ -62,6 +62,7 @@ def test_section_shows_the_run_and_each_action(html: str) -> None:
     section = html.split('<section class="major flow" id="remediation">', 1)[1]
     section = section.split("</section>", 1)[0]
     assert "<h2>Remediation run</h2>" in section
+    assert 'href="#remediation"' in html.split('id="remediation"', 1)[0]  # in the contents
     assert "cd" * 32 in section
     assert "alice (--yes)" in section
     assert "40 → 55.5" in section
