@@ -19,6 +19,7 @@ from auditor.remediate.record import (
     write_run,
 )
 from auditor.report import build_view, render_html
+from auditor.report.render import render_print_html
 from auditor.results import write_results
 from tests.casekit import CASES_DIR, rule_pack
 from tests.unit.test_report import GENERATED, NOW, Audit
@@ -83,6 +84,15 @@ def test_each_affected_finding_row_says_what_the_run_did(html: str) -> None:
     row = next(r for r in html.split('<tr class="frow') if "remediated 2026-11-25: fixed" in r)
     assert "SQL01\\RTC/lis" in row
     assert "remediated 2026-11-25: still failing" in html
+
+
+def test_print_html_holds_the_section_too() -> None:
+    audit = Audit()
+    view = build_view(audit.results, rule_pack(), audit.inventory, audit.bundle, GENERATED,
+                      remediation=_record())
+    printed = render_print_html(view)  # the HTML the PDF is made from (no PDF rendered here)
+    assert '<section class="major flow" id="remediation">' in printed
+    assert "remediated 2026-11-25: fixed" in printed
 
 
 def test_without_a_record_there_is_no_section() -> None:
