@@ -28,6 +28,8 @@ class PreflightRow(_Output):
     ok: bool
     detail: str
     fix: str | None = Field(description="what to run or change when the check failed")
+    advisory: bool = Field(default=False, description="a requirement preflight cannot check "
+                           "from here (ok is true; act on the fix)")
 
 
 class PreflightOutput(_Output):
@@ -36,6 +38,9 @@ class PreflightOutput(_Output):
     format: Literal["auditor-preflight"] = "auditor-preflight"
     version: Literal[1] = OUTPUT_VERSION
     inventory: str
+    scope: Literal["audit", "remediation"] = Field(
+        default="audit", description="what was checked: the audit's access (default) or, with "
+        "--remediation, the permissions `remediate apply` needs")
     ok: bool = Field(description="every check passed (exit code 0)")
     failed: int
     checks: list[PreflightRow]
@@ -123,12 +128,14 @@ class RecordsValidation(_Output):
     errors: list[Problem] = Field(default_factory=list)
 
 
-def preflight_output(inventory: str, checks: Sequence[PreflightCheck]) -> PreflightOutput:
+def preflight_output(inventory: str, checks: Sequence[PreflightCheck],
+                     scope: Literal["audit", "remediation"] = "audit") -> PreflightOutput:
     """The preflight checks as JSON."""
-    rows = [PreflightRow(target=c.target, check=c.check, ok=c.ok, detail=c.detail, fix=c.fix)
-            for c in checks]
+    rows = [PreflightRow(target=c.target, check=c.check, ok=c.ok, detail=c.detail, fix=c.fix,
+                         advisory=c.advisory) for c in checks]
     failed = sum(1 for c in checks if not c.ok)
-    return PreflightOutput(inventory=inventory, ok=not failed, failed=failed, checks=rows)
+    return PreflightOutput(inventory=inventory, scope=scope, ok=not failed, failed=failed,
+                           checks=rows)
 
 
 def rules_output(pack: RulePack) -> RulesOutput:

@@ -46,6 +46,7 @@ from auditor.outfolder import (
     output_folder,
 )
 from auditor.pipeline import Toolkit, collect_bundle, same_estate
+from auditor.remediate.record import read_run
 from auditor.report import (
     AppendixMode,
     OutputFormat,
@@ -137,6 +138,7 @@ class ReportOptions:
     responses: Path | None = None
     appendix: str = "full"
     appendix_rows: int = 10
+    remediation: Path | None = None  # a remediation.json to show beside the findings
 
 
 DEMO_ESTATES = ("healthy", "drifted", "neglected")
@@ -172,7 +174,8 @@ def _write_audit(toolkit: Toolkit, results: Results, loaded: LoadedInventory,
                       history=[(p.at.date(), p.score) for p in snapshot.trend
                                if p.score is not None] if snapshot else (),
                       since=snapshot.since if snapshot else None,
-                      trend=snapshot.trend if snapshot else ())
+                      trend=snapshot.trend if snapshot else (),
+                      remediation=read_run(options.remediation) if options.remediation else None)
     with _step("rendering the report"):
         return write_report(view, results_bytes(results), out_dir, formats)
 
@@ -308,6 +311,9 @@ def report_cmd(
     responses: ResponsesOpt = None,
     appendix: AppendixOpt = "full",
     appendix_rows: AppendixRowsOpt = 10,
+    remediation: Annotated[Path | None, typer.Option(
+        "--remediation", metavar="FILE", help="remediation.json of the last `remediate apply` "
+        "run: shown beside the findings (docs/report.md).")] = None,
 ) -> None:
     """Render the report from an existing results.json (copied into the folder, with the
     bundle when given, so the folder holds one whole audit)."""
@@ -323,7 +329,7 @@ def report_cmd(
             write_atomic(folder / "evidence.json", bundle[1])
         _write_audit(toolkit, results, loaded, bundle, folder, wanted,
                      dt.datetime.now(dt.UTC),
-                     ReportOptions(responses, appendix, appendix_rows))
+                     ReportOptions(responses, appendix, appendix_rows, remediation))
     _print_written(_in_folder(out_dir, "report", run)[1])
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from auditor.cli.common import _State, print_json, print_table
 from auditor.collect.base import PreflightCheck
+from auditor.collect.remediation_preflight import preflight_remediation
 from auditor.collect.sql import preflight_sql
 from auditor.inventory import LoadedInventory
 from auditor.outputs import preflight_output
@@ -21,6 +22,9 @@ PreflightInventoryOpt = Annotated[Path, typer.Option("--inventory", "-i", metava
                                                      help="Inventory YAML file.")]
 PreflightJsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (its schema is in "
                                                 "docs/preflight.schema.json).")]
+RemediationOpt = Annotated[bool, typer.Option(
+    "--remediation", help="Check the permissions `remediate apply` needs instead, with each "
+    "instance's remediation_credential (docs/remediation.md).")]
 
 
 def lync_checks(loaded: LoadedInventory) -> list[PreflightCheck]:
@@ -46,9 +50,10 @@ def render(checks: list[PreflightCheck], console: Console) -> None:
     if shown:
         table = Table("target", "check", "result", "detail", box=None, pad_edge=False)
         for c in shown:
-            table.add_row(c.target, c.check, "ok" if c.ok else "FAILED", c.detail)
+            result = "advisory" if c.advisory else "ok" if c.ok else "FAILED"
+            table.add_row(c.target, c.check, result, c.detail)
         print_table(table, console)
-    fixes = [c for c in failed if c.fix]
+    fixes = [c for c in checks if c.fix and (c.advisory or not c.ok)]
     if fixes:
         console.print("\nfixes:", markup=False)
     for c in fixes:
@@ -56,18 +61,22 @@ def render(checks: list[PreflightCheck], console: Console) -> None:
     console.print(f"{len(checks)} checks, {len(failed)} failed", markup=False)
 
 
-def preflight(inventory: PreflightInventoryOpt, as_json: PreflightJsonOpt = False) -> None:
+def preflight(inventory: PreflightInventoryOpt, as_json: PreflightJsonOpt = False,
+              remediation: RemediationOpt = False) -> None:
     """Check reachability, login and every permission the probes need, with the fixes."""
     from auditor.cli import ExitCode, _guarded, out
     from auditor.pipeline import Toolkit
 
     def run() -> list[PreflightCheck]:
         loaded = Toolkit().load_inventory(inventory)
+        if remediation:
+            return preflight_remediation(loaded)
         return preflight_sql(loaded) + lync_checks(loaded)
 
     checks = _guarded(run)
     if as_json:
-        print_json(preflight_output(str(inventory), checks))
+        print_json(preflight_output(str(inventory), checks,
+                                    "remediation" if remediation else "audit"))
     else:
         render(checks, out)
     raise typer.Exit(ExitCode.FINDINGS if any(not c.ok for c in checks) else ExitCode.OK)

@@ -63,3 +63,4 @@ class PreflightCheck:
     ok: bool
     detail: str
     fix: str | None = None
+    advisory: bool = False  # a line to act on that preflight cannot check (never a failure)

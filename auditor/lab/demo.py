@@ -31,6 +31,7 @@ from auditor.lab.cluster import LabCluster, LabError
 from auditor.lab.edition import with_edition
 from auditor.lab.instance import LabLogin, create_instance
 from auditor.lab.loader import InstanceData, lab_probes, sql_observations
+from auditor.lab.remediation_grants import grant_remediation
 from auditor.lab.timeshift import (
     days_of,
     delta_to,
@@ -212,13 +213,16 @@ def build_preflight(cluster: LabCluster, estate: LabEstate, out_dir: Path) -> tu
     granted = estate.instances[0]
     password = secrets.token_urlsafe(18)
     cluster.create_login(NO_GRANTS_LOGIN, password)
+    grant_remediation(cluster, granted.login.name)  # for `preflight --remediation`
+    stores = _stores_of(estate, granted.server_name)
     instances = [
         {"server_name": granted.server_name, "host": "lab-granted.example.com",
-         "role": "back_end", "connection": granted.connection,
+         "role": "back_end", "connection": granted.connection, "stores": list(stores),
          "credential": {"kind": "env", "name": granted.env_var,
                         "username": granted.login.name}},
         {"server_name": NO_GRANTS_SERVER, "host": "lab-nogrants.example.com",
          "role": "back_end", "connection": cluster.odbc(granted.database, NO_GRANTS_LOGIN),
+         "stores": list(stores),  # a list of its own: safe_dump would write an alias
          "credential": {"kind": "env", "name": NO_GRANTS_ENV, "username": NO_GRANTS_LOGIN}},
     ]
     header = ("# Written by `auditor lab sql up`: the same lab database reached by a login with "
@@ -229,6 +233,15 @@ def build_preflight(cluster: LabCluster, estate: LabEstate, out_dir: Path) -> tu
     target = out_dir / PREFLIGHT_DIR / "inventory.yaml"
     write_atomic(target, (header + body).encode("utf-8"))
     return target, password
+
+
+def _stores_of(estate: LabEstate, server_name: str) -> list[str]:
+    """The `stores:` the estate's inventory gives the instance."""
+    data = yaml.safe_load(estate.inventory.read_text(encoding="utf-8")) or {}
+    for inst in data.get("sql_instances") or []:
+        if inst.get("server_name") == server_name:
+            return [str(s) for s in inst.get("stores") or []]
+    return []
 
 
 def write_env(path: Path, estates: list[LabEstate],

@@ -458,3 +458,51 @@ BEGIN
     DELETE FROM sys.databases WHERE database_id = d;
     RETURN true;
 END $$;
+
+-- Permission functions [LAB] for `auditor preflight --remediation`, answering the same T-SQL
+-- text (IS_SRVROLEMEMBER(?), IS_ROLEMEMBER(?), HAS_PERMS_BY_NAME(?, 'DATABASE', ?),
+-- HAS_PERMS_BY_NAME(NULL, NULL, ?)) for the session's login: sysadmin is a PostgreSQL superuser,
+-- dbcreator and CREATE (ANY) DATABASE are CREATEDB, a database or msdb role is membership of the
+-- PostgreSQL role of that name (the lab has one msdb and one set of databases per instance, so
+-- db_backupoperator holds for every database of it). NULL, as SQL Server answers, for an unknown
+-- role, database or permission.
+CREATE FUNCTION lab.login_is(p_what text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT CASE p_what WHEN 'super' THEN r.rolsuper ELSE r.rolsuper OR r.rolcreatedb END
+    FROM pg_catalog.pg_roles r WHERE r.rolname = session_user
+$$;
+
+CREATE FUNCTION lab.login_in(p_role text) RETURNS integer
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = p_role)
+                THEN NULL
+                WHEN lab.login_is('super') OR pg_catalog.pg_has_role(session_user, p_role,
+                                                                     'MEMBER') THEN 1
+                ELSE 0 END
+$$;
+
+CREATE FUNCTION public.is_srvrolemember(p_role text) RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT CASE lower(p_role) WHEN 'sysadmin' THEN lab.login_is('super')::int
+                              WHEN 'dbcreator' THEN lab.login_is('createdb')::int END
+$$;
+
+CREATE FUNCTION public.is_rolemember(p_role text) RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT lab.login_in(p_role)
+$$;
+
+CREATE FUNCTION public.has_perms_by_name(p_securable text, p_class text, p_permission text)
+RETURNS integer LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT CASE
+        WHEN p_class IS NULL AND upper(p_permission) = 'CREATE ANY DATABASE'
+            THEN lab.login_is('createdb')::int
+        WHEN upper(p_class) <> 'DATABASE' THEN NULL
+        WHEN NOT EXISTS (SELECT 1 FROM sys.databases d WHERE lower(d.name) = lower(p_securable))
+            THEN NULL
+        WHEN upper(p_permission) = 'CREATE DATABASE' AND lower(p_securable) = 'master'
+            THEN lab.login_is('createdb')::int
+        WHEN upper(p_permission) IN ('BACKUP DATABASE', 'BACKUP LOG')
+            THEN COALESCE(lab.login_in('db_backupoperator'), lab.login_is('super')::int)
+    END
+$$;

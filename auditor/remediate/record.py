@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.canonical import pretty_bytes, write_atomic
+from auditor.errors import reads_input
+from auditor.jsonio import load_json_document
+from auditor.limits import MAX_PLAN_BYTES
+from auditor.validation import json_validation_error
 
 RUN_FORMAT: Literal["auditor-remediation-run"] = "auditor-remediation-run"
 
@@ -132,6 +136,16 @@ class RunRecord(Closed):
 def write_run(record: RunRecord, path: Path) -> None:
     """Write remediation.json atomically: absent or complete, never half-written."""
     write_atomic(path, pretty_bytes(record.model_dump(mode="json")))
+
+
+@reads_input
+def read_run(path: Path) -> RunRecord:
+    """Read a remediation.json; bad input names the file and the field."""
+    raw: Any = load_json_document(path, RUN_FORMAT, "remediation run record", MAX_PLAN_BYTES)
+    try:
+        return RunRecord.model_validate(raw)
+    except ValidationError as exc:
+        raise json_validation_error(exc, path) from None
 
 
 def run_json_schema() -> dict[str, object]:

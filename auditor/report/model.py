@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from auditor.report.appendix import EvidenceAppendix
     from auditor.report.charts import ChartsView
     from auditor.report.opinion import OpinionView
+    from auditor.report.remediation import RemediationView
     from auditor.report.scope import ScopeView
     from auditor.report.since import SinceView
 
@@ -326,3 +327,4 @@ class ReportView:
     evidence_note: str
     partial: str = ""  # a partial audit's label (report/partial.py); empty for a full audit
     since: SinceView | None = None  # what changed since the last audit (report/since.py)
+    remediation: RemediationView | None = None  # the last remediation run (report/remediation.py)

@@ -149,6 +149,8 @@ def _outline(view: ReportView) -> Iterator[tuple[int, str, str]]:
     for _, anchor_name in SECTIONS:
         if anchor_name == "backups" and not (view.charts.ages or view.charts.heatmap):
             continue
+        if anchor_name == "remediation" and view.remediation is None:
+            continue
         yield 1, sections[anchor_name], anchor_name
         if anchor_name == "practices":
             for p in view.practices:

@@ -127,6 +127,8 @@ def plan(view: ReportView, *, rows: int | None = None) -> list[Block]:
             blocks += [Block("rule", rule=r, findings=s, first=i == 0,
                              last=i == len(slices) - 1, chapter="Findings by practice")
                        for i, s in enumerate(slices)]
+    if view.remediation is not None:
+        blocks.append(Block("remediation", chapter="Remediation run"))
     blocks += _sliced("errors", view.errors, "Could not assess", rows)
     blocks += _sliced("waivers", view.waivers, "Waivers", rows)
     blocks += _sliced("responses", view.responses, "Management responses", rows)
@@ -196,7 +198,7 @@ def anchors(block: Block, view: ReportView) -> set[str]:
              "scope": {"scope"}, "practices": {"practices"}, "errors": {"errors"},
              "waivers": {"waivers"}, "responses": {"responses"}, "controls": {"controls"},
              "signoff": {"signoff"}, "not-applicable": {"not-applicable"},
-             "evidence": {"evidence"}}
+             "evidence": {"evidence"}, "remediation": {"remediation"}}
     found = set(fixed.get(block.kind, set())) if block.first else set()
     if block.kind == "evidence":
         found.update(e.anchor for e in block.items)

@@ -26,7 +26,7 @@ ATTENTION = (Status.ERROR, Status.FAIL, Status.WARN)
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("Executive summary", "summary"), ("Scores", "scores"), ("Backup health", "backups"),
     ("Scope and limitations", "scope"), ("Findings by practice", "practices"),
-    ("Could not assess", "errors"), ("Waivers", "waivers"),
+    ("Remediation run", "remediation"), ("Could not assess", "errors"), ("Waivers", "waivers"),
     ("Management responses", "responses"), ("Control mapping", "controls"),
     ("Sign-off", "signoff"), ("Appendix A: Evidence", "evidence"),
     ("Appendix B: Not applicable findings", "not-applicable"),
@@ -73,10 +73,11 @@ def site_name(inventory: Inventory, site_id: str) -> str:
     return f"{site_id} ({name})" if name and name != site_id else site_id
 
 
-def table_of_contents(practices: Sequence[PracticeView], backups: bool) -> tuple[TocEntry, ...]:
+def table_of_contents(practices: Sequence[PracticeView], backups: bool,
+                      remediation: bool = False) -> tuple[TocEntry, ...]:
     entries = []
     for title, name in SECTIONS:
-        if name == "backups" and not backups:
+        if (name == "backups" and not backups) or (name == "remediation" and not remediation):
             continue
         entries.append(TocEntry(1, title, name))
         if name == "practices":

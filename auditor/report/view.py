@@ -16,6 +16,7 @@ from auditor.facts import Facts, derive_facts
 from auditor.findings import Finding, Status
 from auditor.history.model import SinceLastAudit, TrendPoint
 from auditor.inventory import Inventory
+from auditor.remediate.record import RunRecord
 from auditor.report import summary as parts
 from auditor.report.appendix import DEFAULT_MAX_ROWS, AppendixMode, appendix
 from auditor.report.badges import SEVERITY_BADGES, STATUS_BADGES, score_view
@@ -26,6 +27,7 @@ from auditor.report.opinion import opinion_view
 from auditor.report.partial import partial_note, selected_pack
 from auditor.report.practices import practice_summaries, practice_views
 from auditor.report.provenance import build_provenance, embedded_bundle
+from auditor.report.remediation import remediation_view
 from auditor.report.remedy import Remedies
 from auditor.report.responses import ManagementResponse, ResponseIndex
 from auditor.report.scope import build_scope
@@ -52,7 +54,8 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
                appendix_mode: AppendixMode = AppendixMode.FULL,
                appendix_rows: int = DEFAULT_MAX_ROWS, evidence_bytes: bytes | None = None,
                facts: Facts | None = None, since: SinceLastAudit | None = None,
-               trend: Sequence[TrendPoint] = ()) -> ReportView:
+               trend: Sequence[TrendPoint] = (),
+               remediation: RunRecord | None = None) -> ReportView:
     """The one view model of a report; `generated_at` is passed in so output is reproducible.
 
     `responses` come from a management responses file (load_responses), `history` is the
@@ -107,7 +110,8 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         has_evidence=bundle is not None, evidence=evidence.rows(),
         collection_problems=tuple(r for r in evidence.rows() if r.status.css != "pass"),
         not_applicable=not_applicable_groups(findings),
-        toc=table_of_contents(practices, bool(charts.ages or charts.heatmap)),
+        toc=table_of_contents(practices, bool(charts.ages or charts.heatmap),
+                              remediation is not None),
         summary=parts.narrative(overall, ", ".join(filter(None, (letter, opinion.grade_note))),
                                 len(risks), counts.get("error", 0), counts.get("waived", 0)),
         risks=risks, charts=charts,
@@ -125,4 +129,4 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         signoff=parts.SIGN_OFF,
         appendix=appendix(evidence.pairs(), appendix_mode, appendix_rows),
         embedded=embedded, evidence_note=evidence_note, partial=partial,
-        since=since_view(since, trend))
+        since=since_view(since, trend), remediation=remediation_view(remediation))
