@@ -105,7 +105,7 @@ def test_mail_delivery_end_to_end(smtp: tuple[Inbox, int, Path], tmp_path: Path)
     assert body is not None
     text = body.get_content()
     assert "No earlier audit to compare with: every finding is new." in text
-    assert "New critical and high findings: 12" in text  # 3 critical + 9 high fails
+    assert "New critical and high findings: 13" in text  # 3 critical + 10 high fails
     assert "BR-0" in text
     assert PASSWORD not in text
     assert message["Subject"].startswith("[auditor] ")
