@@ -54,9 +54,11 @@ quiet lab-up.log venv/bin/auditor lab sql up --dir lab --estate healthy
 lab_up=yes
 printed=$(grep -E '^\s+env \$\(cat .*\) .* audit --inventory' lab-up.log | head -1)
 step "lab sql up; running as printed:$printed"
-(cd "$work" && bash -c "$printed") >audit.log 2>&1 || [ $? -eq 1 ] \
+# a home of its own: the audit records into its default history (docs/history.md) there
+(cd "$work" && mkdir -p home && HOME="$work/home" bash -c "$printed") >audit.log 2>&1 || [ $? -eq 1 ] \
   || { cat audit.log >&2; exit 1; }
 [ -s audit-healthy/results.json ] || { cat audit.log >&2; exit 1; }
+[ -s home/.local/share/auditor/history.sqlite ] || { echo "wheel-check: no history recorded" >&2; exit 1; }
 step "$(grep -E '^score ' audit.log)"
 quiet lab-down.log venv/bin/auditor lab sql down --dir lab
 lab_up=""

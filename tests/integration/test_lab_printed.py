@@ -41,8 +41,9 @@ def got(results: Path) -> Verdicts:
 
 def run_as_printed(line: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The line in a shell whose PATH has no venv (as an admin's login shell)."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": os.environ.get("HOME", "/root"),
-           "LANG": "C.UTF-8"}
+    home = cwd / "home"  # a home of its own: the audit records into its default history there
+    home.mkdir(exist_ok=True)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
     return subprocess.run(["bash", "-c", line], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600, check=False)
 
