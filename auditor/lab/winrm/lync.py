@@ -23,6 +23,7 @@ from auditor.evidence import EvidenceBundle, ObservationStatus, read_bundle
 from auditor.facts.lync import share_paths
 from auditor.inventory import Inventory, load_inventory
 from auditor.lab.timeshift import delta_to, shift_bundle
+from auditor.lab.winrm.exports import ExportShare
 from auditor.lab.winrm.objects import Complex, string_array, to_psobject
 from auditor.lab.winrm.shapes import SHAPES, shape
 from auditor.lab.winrm.topology import INVENTORY_PROBES, topology_rows
@@ -84,6 +85,7 @@ class LyncLab:
         self.local_offset = local_offset
         self.groups = list(groups)
         self.faults = LyncFaults()
+        self.exports: ExportShare | None = None  # set to answer Export-Cs* (remediation)
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._recorded = {o.id.lower(): o for o in (bundle.observations if bundle else [])
@@ -138,6 +140,10 @@ class LyncLab:
             return Reply(outputs=[self._test_path(params)])
         if not first.is_script and first.name.lower() == "get-command":
             return self._get_command(params)
+        if not first.is_script and self.exports is not None and self.exports.handles(first.name):
+            with self._lock:
+                self.received.append(Received(first.name, "deployment", first.name, params))
+            return self.exports.export(params)
         probe = self._identify(first.name, first.is_script, params)
         target = self._target(probe, params)
         with self._lock:
@@ -224,6 +230,9 @@ class LyncLab:
             if rows is not None:
                 return [shape(probe.name, r, self.local_offset) for r in rows]
         obs = self._recorded.get(f"lync:{probe.name}:{target}".lower())
+        if probe.name == "config_exports" and self.exports is not None:
+            rows = [*(obs.data if obs is not None and obs.ok else []), *self.exports.listing()]
+            return [shape(probe.name, r, self.local_offset) for r in rows]
         if obs is None:
             rows = self._synthesised(probe.name)
             if rows is None:
