@@ -83,6 +83,12 @@ def test_export_configuration_fixes_br010_and_is_verified_on_the_share(
     assert stmt["parameters"] == {
         "FileName": "\\\\bnebak01.fabrikam.com\\lyncexports\\CsConfiguration-{run}.zip"}
     assert not any(folder.iterdir())  # planning wrote nothing
+    dry = cli("remediate", "apply", plan_path, "--bundle", bundle, "--inventory", inventory,
+              "--out", tmp_path / "dry")
+    assert dry.exit_code == 0, dry.output
+    assert "Export-CsConfiguration" in dry.output
+    assert not any(folder.iterdir())  # the dry run sent nothing
+    assert not [r for r in running.lab.received if r.command == "Export-CsConfiguration"]
 
     code, record = _apply(plan_path, bundle, inventory, tmp_path / "run")
     (run,) = record["actions"]
