@@ -10,6 +10,8 @@ from pathlib import Path
 import auditor.remediate.export_exec as export_exec
 from auditor.remediate.catalogue import ActionKind, load_catalogue
 from auditor.remediate.export_plan import template
+from auditor.remediate.selection import Selection
+from tests.unit.test_remediate_plan import make_plan
 
 CMDLET = re.compile(r"^[A-Z][a-z]+-Cs[A-Za-z]+$")
 NAME = re.compile(r"^[A-Z][A-Za-z]+$")
@@ -40,3 +42,13 @@ def test_the_executor_sends_values_only_with_add_parameter() -> None:
                 and node.func.attr == "add_cmdlet":
             # the cmdlet is the catalogue's name, never a built string
             assert all(isinstance(a, ast.Name) for a in node.args)
+
+
+def test_without_a_lync_section_br010_is_a_checklist_item_saying_why(tmp_path: Path) -> None:
+    # the recorded neglected estate fails BR-010; its inventory has no lync: section
+    plan = make_plan(tmp_path, Selection(rules=("BR-010",)))
+    assert plan.actions == []
+    (item,) = plan.manual
+    assert item.finding.rule_id == "BR-010"
+    assert item.finding.subject == "share:\\\\fs01.litwareinc.com\\lyncexports"
+    assert "no lync: section" in item.reason
