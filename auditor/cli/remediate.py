@@ -181,7 +181,7 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
             for share, space in facts.lync.share_space.items()}
     applier = Applier(plan, loaded.inventory,
                       {i.instance.server_name.lower(): i for i in facts.instances}, options,
-                      journal, run_id, room=room)
+                      journal, run_id, room=room, loaded=loaded)
     runs = applier.run()
     verification, _ = verify(toolkit, loaded, plan, bundle, runs)
     record = RunRecord(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from auditor.checks.storage import host_names
 from auditor.facts import InstanceFacts
-from auditor.inventory import BackupWindow, Inventory, SqlInstance
+from auditor.inventory import BackupWindow, Inventory, LoadedInventory, SqlInstance
 from auditor.remediate.execute import (
     RefusedError,
     Result,
@@ -25,6 +25,8 @@ from auditor.remediate.execute import (
     run_backup,
     run_job,
 )
+from auditor.remediate.export_exec import export_queue, skipped
+from auditor.remediate.export_plan import is_powershell
 from auditor.remediate.journal import Journal
 from auditor.remediate.model import Plan, PlannedAction
 from auditor.remediate.queues import group_by_instance
@@ -64,15 +66,31 @@ class Applier:
     done: dict[str, ActionRun] = field(default_factory=dict)
     room: dict[str, int | None] = field(default_factory=dict)  # share -> free bytes (audit)
     no_room: dict[str, str] = field(default_factory=dict)
+    loaded: LoadedInventory | None = None  # for the Lync session of PowerShell actions
 
     def run(self) -> list[ActionRun]:
         """Every planned action's run, in plan order. Restore tests run after every backup,
         since one may restore the new full another instance's queue takes."""
-        backups = [a for a in self.plan.actions if a.action != RESTORE]
+        sql = [a for a in self.plan.actions if not is_powershell(a)]
+        backups = [a for a in sql if a.action != RESTORE]
         self.no_room = room_refusals(backups, self.room)
         self._phase(backups)
-        self._phase([a for a in self.plan.actions if a.action == RESTORE])
+        self._phase([a for a in sql if a.action == RESTORE])
+        self._powershell([a for a in self.plan.actions if is_powershell(a)])
         return [self.done[a.id] for a in self.plan.actions]
+
+    def _powershell(self, actions: Sequence[PlannedAction]) -> None:
+        """The Lync exports: any time (no backup window), on the management server."""
+        # the auditor's clock: a Lync session reports none before the export
+        stale = self._stale(dt.datetime.now(dt.UTC)) if actions else ""
+        if self.loaded is None or stale:
+            runs = [skipped(a, ActionOutcome.REFUSED, stale or "no inventory file to reach "
+                            "Lync with") for a in actions]
+        else:
+            runs = export_queue(self.loaded, actions, self.journal, self.run_id,
+                                interactive=self.options.interactive,
+                                timeout=self.options.timeout_seconds, stopped=self.stop.is_set)
+        self.done.update((run.id, run) for run in runs)
 
     def _phase(self, actions: Sequence[PlannedAction]) -> None:
         queues = group_by_instance(actions)

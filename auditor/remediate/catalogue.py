@@ -126,6 +126,8 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
             if name not in names:
                 raise ConfigurationError(f"{path}: {rule_id} names unknown action {name!r}")
     for action in catalogue.actions:
+        if action.kind is ActionKind.POWERSHELL:
+            continue  # cmdlets, sent with add_cmdlet/add_parameter (remediate/lync_exec.py)
         for step in action.steps:
             for name in filter(None, (step.statement, step.compressed)):
                 if not statement_path(name, Dialect.TSQL).is_file():

@@ -47,11 +47,12 @@ class PlannedAction(Closed):
 
     id: str = Field(description="sha256 of rule, subject and action (16 hex digits)")
     action: str
-    method: Literal["agent_job", "adhoc", "restore_test"]
-    instance: str
+    method: Literal["agent_job", "adhoc", "restore_test", "powershell"]
+    instance: str = Field(description="the SQL instance, or for a PowerShell action the "
+                          "Lync management server it runs on")
     database: str
     subject: str
-    dialect: Dialect
+    dialect: Dialect = Field(description="the SQL text's dialect (unused by PowerShell)")
     fixes: list[FindingRef] = Field(description="findings this action is expected to turn to pass")
     contributes: list[FindingRef] = Field(default_factory=list, description="findings it helps "
                                           "but cannot fix in one run (for example BR-002's "

@@ -15,6 +15,7 @@ from auditor.facts import InstanceFacts, Known, derive_facts
 from auditor.findings import Finding, Status, SubjectType
 from auditor.inventory import LoadedInventory, SqlInstance
 from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
+from auditor.remediate.export_plan import export_action
 from auditor.remediate.model import FindingRef, ManualItem, Plan, PlannedAction, Statement
 from auditor.remediate.queues import ordered
 from auditor.remediate.restore_plan import (
@@ -43,6 +44,7 @@ ONLINE = 0
 BACKUP_TYPE = {"backup_database": "D", "backup_log": "L"}
 RESTORE_RULES = frozenset({"BR-060"})
 FULL_ACTIONS = ("start_backup_job", "backup_database")
+EXPORT = "export_configuration"
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Planner:
         self._reasons: dict[str, str] = {}
         self._durations: dict[str, dict[tuple[str, str], list[int]]] = {}
         self._drafts: dict[tuple[str, str, str, str], _Draft] = {}
+        self._exports: list[PlannedAction] = []
 
     def _past(self, inst: InstanceFacts, database: str, kind: str) -> list[int]:
         key = inst.instance.server_name.lower()
@@ -105,6 +108,7 @@ class Planner:
         chosen = [f for f in self.results.findings if selection.wants(f)]
         drafts: dict[tuple[str, str, str, str], _Draft] = {}
         self._drafts = drafts
+        self._exports = []
         manual: list[ManualItem] = []
         # restore tests last: one may restore the new full a backup action of this plan takes
         for finding in sorted(chosen, key=lambda f: f.rule_id in RESTORE_RULES):
@@ -118,7 +122,7 @@ class Planner:
             inventory_sha256=self.loaded.sha256, results_score=self.results.overall.score,
             selection={"rules": list(selection.rules), "subjects": list(selection.subjects),
                        "severities": list(selection.severities)},
-            actions=ordered(self._finish(d) for d in drafts.values()),
+            actions=[*ordered(self._finish(d) for d in drafts.values()), *self._exports],
             assess_first=[ref(f) for f in chosen if f.status is Status.ERROR],
             manual=manual, waived=[ref(f) for f in chosen if f.status is Status.WAIVED])
 
@@ -126,6 +130,13 @@ class Planner:
                manual: list[ManualItem]) -> None:
         entry = self.catalogue.rules.get(finding.rule_id)
         if entry is None:
+            return
+        if EXPORT in entry.actions and finding.subject.type is SubjectType.SHARE:
+            made = export_action(self.loaded.inventory, self._actions[EXPORT], finding)
+            if isinstance(made, str):
+                manual.append(self._manual(finding, entry, made))
+            else:
+                self._exports.append(made)
             return
         choice = self._choose(finding, entry)
         if choice.draft is None:

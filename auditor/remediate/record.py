@@ -78,6 +78,17 @@ class RestoreTest(Closed):
     dropped: bool
 
 
+class ExportFile(Closed):
+    """The export an action wrote, as the share listing (config_exports) shows it afterwards."""
+
+    path: str
+    found: bool
+    length: int = 0
+    is_zip: bool = False
+    has_doc_item_set: bool = False
+    verified: bool = Field(description="on the share, non-empty, a ZIP holding DocItemSet.xml")
+
+
 class ActionRun(Closed):
     """One planned action in this run."""
 
@@ -93,6 +104,7 @@ class ActionRun(Closed):
     messages: list[str] = Field(default_factory=list, description="the server's messages")
     artifacts: list[Artifact] = Field(default_factory=list)
     restore: RestoreTest | None = None
+    export: ExportFile | None = None
 
 
 class FindingCheck(Closed):

@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 
 from auditor.collect.base import CollectContext
+from auditor.collect.lync_collector import LyncCollector
 from auditor.collect.sql import SqlCollector
 from auditor.evidence import EvidenceBundle, Observation
 from auditor.findings import Status
 from auditor.inventory import LoadedInventory
 from auditor.pipeline import Toolkit
+from auditor.probes.catalogue import load_catalogue
 from auditor.remediate.model import Plan
 from auditor.remediate.record import (
     ActionOutcome,
@@ -26,9 +28,33 @@ from auditor.results import Results
 RECOLLECTED = "recollected"
 
 
+EXPORT_PROBE = "config_exports"
+POWERSHELL_ACTIONS = frozenset({"export_configuration"})
+
+
 def touched(runs: list[ActionRun]) -> list[str]:
-    """Instances where at least one action started."""
-    return sorted({r.instance for r in runs if r.started_at is not None}, key=str.lower)
+    """SQL instances where at least one action started."""
+    return sorted({r.instance for r in runs if r.started_at is not None
+                   and r.action not in POWERSHELL_ACTIONS}, key=str.lower)
+
+
+def exporters(runs: list[ActionRun]) -> list[str]:
+    """Management servers where an export started."""
+    return sorted({r.instance for r in runs if r.started_at is not None
+                   and r.action in POWERSHELL_ACTIONS}, key=str.lower)
+
+
+def recollect_exports(loaded: LoadedInventory, interactive: bool | None = False
+                      ) -> list[Observation]:
+    """The export share listing again (the config_exports probe, nothing else), through the
+    Lync collector the audit uses."""
+    catalogue = load_catalogue()
+    scoped_catalogue = catalogue.model_copy(update={"powershell": [
+        p for p in catalogue.powershell if p.name == EXPORT_PROBE]})
+    scoped = loaded.model_copy(update={"inventory": loaded.inventory.model_copy(
+        update={"servers": []})})
+    context = CollectContext(inventory=scoped, started_at=dt.datetime.now(dt.UTC))
+    return LyncCollector(catalogue=scoped_catalogue, interactive=interactive).collect(context)
 
 
 def recollect(loaded: LoadedInventory, instances: list[str], *,
@@ -61,6 +87,13 @@ def verify(toolkit: Toolkit, loaded: LoadedInventory, plan: Plan, bundle: Eviden
     instances = touched(runs)
     fresh = recollect(loaded, instances, collector=collector) if instances else []
     at = server_time(fresh)
+    answered = _answered(fresh)
+    hosts = exporters(runs)
+    if hosts:
+        listing = recollect_exports(loaded)
+        fresh += listing
+        if any(o.probe == EXPORT_PROBE and o.ok for o in listing):
+            answered |= {h.lower() for h in hosts}
     after: Results | None = None
     if fresh:
         merged = {o.id: o for o in bundle.observations} | {o.id: o for o in fresh}
@@ -68,8 +101,8 @@ def verify(toolkit: Toolkit, loaded: LoadedInventory, plan: Plan, bundle: Eviden
             "observations": sorted(merged.values(), key=lambda o: o.id), "collected_at": at})
         waivers = toolkit.load_waivers(loaded, None)
         after = toolkit.evaluate(new_bundle, RECOLLECTED, loaded, waivers, at)
-    checks = _judge(plan, after, _answered(fresh), {r.id: r for r in runs})
-    return Verification(evaluated_at=at, instances=instances, findings=checks,
+    checks = _judge(plan, after, answered, {r.id: r for r in runs})
+    return Verification(evaluated_at=at, instances=[*instances, *hosts], findings=checks,
                         score_before=plan.results_score,
                         score_after=after.overall.score if after else None), after
 

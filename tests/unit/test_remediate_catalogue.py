@@ -10,6 +10,7 @@ import pytest
 
 from auditor.pipeline import Toolkit
 from auditor.remediate.catalogue import (
+    ActionKind,
     Dialect,
     default_catalogue,
     statement,
@@ -19,7 +20,8 @@ from auditor.remediate.catalogue import (
 
 CATALOGUE = default_catalogue()
 STEPS = [(action.name, name, len(step.parameters))
-         for action in CATALOGUE.actions for step in action.steps
+         for action in CATALOGUE.actions if action.kind is ActionKind.SQL
+         for step in action.steps
          for name in filter(None, (step.statement, step.compressed))]
 
 

@@ -24,6 +24,7 @@ from auditor.facts.lync import share_paths
 from auditor.inventory import Inventory, load_inventory
 from auditor.lab.timeshift import delta_to, shift_bundle
 from auditor.lab.winrm.lync_access import SCRIPT_CMDLETS, LyncAccess, database_services
+from auditor.lab.winrm.exports import ExportShare
 from auditor.lab.winrm.objects import Complex, string_array, to_psobject
 from auditor.lab.winrm.shapes import SHAPES, shape
 from auditor.lab.winrm.topology import INVENTORY_PROBES, topology_rows
@@ -87,6 +88,7 @@ class LyncLab:
         self.naive_dates = naive_dates  # Local dates written without their offset (shapes.py)
         self.faults = LyncFaults()
         self.access = LyncAccess()
+        self.exports: ExportShare | None = None  # set to answer Export-Cs* (remediation)
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._recorded = {o.id.lower(): o for o in (bundle.observations if bundle else [])
@@ -146,6 +148,10 @@ class LyncLab:
                 return self.access.import_module(invocation.shell_id, params)
         if not first.is_script and first.name.lower() == "get-item":
             return self.access.get_item(params, share_paths(self.inventory))
+        if not first.is_script and self.exports is not None and self.exports.handles(first.name):
+            with self._lock:
+                self.received.append(Received(first.name, "deployment", first.name, params))
+            return self.exports.export(params)
         probe = self._identify(first.name, first.is_script, params)
         target = self._target(probe, params)
         with self._lock:
@@ -241,6 +247,9 @@ class LyncLab:
             if rows is not None:
                 return [shape(probe.name, r, self.local_offset) for r in rows]
         obs = self._recorded.get(f"lync:{probe.name}:{target}".lower())
+        if probe.name == "config_exports" and self.exports is not None:
+            rows = [*(obs.data if obs is not None and obs.ok else []), *self.exports.listing()]
+            return [shape(probe.name, r, self.local_offset) for r in rows]
         if obs is None:
             rows = self._synthesised(probe.name)
             if rows is None:

@@ -1,0 +1,159 @@
+"""Running a planned Lync export (export_plan.py) in a PowerShell remoting session.
+
+The cmdlet is sent with add_cmdlet and every value with add_parameter, plus -ErrorAction Stop:
+an error record is a failure, never "OK". The artifact is then read back through the audit's
+own config_exports probe (list_exports.ps1 opens each ZIP on the share): the file must be
+there, non-empty, and a ZIP holding DocItemSet.xml at its root.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from auditor.collect.lync_collector import LyncCollector
+from auditor.collect.lync_plan import Task
+from auditor.collect.lync_session import Session
+from auditor.connect.credentials import SecretUnavailableError, resolve
+from auditor.connect.winrm_transport import Failure, _FailedError, scrub, transport_failure
+from auditor.evidence import ObservationStatus
+from auditor.inventory import LoadedInventory, LyncAccess
+from auditor.probes.catalogue import load_catalogue
+from auditor.remediate.execute import Result, now_utc
+from auditor.remediate.journal import Journal
+from auditor.remediate.model import PlannedAction
+from auditor.remediate.record import ActionOutcome, ActionRun, ExecutedStatement, ExportFile
+
+LISTING_PROBE = "config_exports"
+DOC_ITEM_SET = "docitemset.xml"
+_OUTCOME = {ObservationStatus.DENIED: ActionOutcome.DENIED,
+            ObservationStatus.TIMEOUT: ActionOutcome.TIMED_OUT}
+
+
+def open_lync(loaded: LoadedInventory, host: str, *,
+              interactive: bool | None) -> Session | str:
+    """An open session to the management server with the Lync credential, or why not."""
+    access: LyncAccess | None = loaded.inventory.lync
+    if access is None:
+        return "the inventory has no lync: section"
+    try:
+        secret = resolve(access.credential, host, interactive=interactive)
+    except SecretUnavailableError as exc:
+        return f"no secret: {exc}"
+    session = LyncCollector(interactive=interactive).session(loaded, access, secret, host)
+    failure = session.open()
+    return session if failure is None else f"cannot connect: {failure.message}"
+
+
+def _cmdlet(name: str, values: dict[str, str]) -> Callable[[Any], None]:
+    def build(ps: Any) -> None:
+        ps.add_cmdlet(name)
+        for key, value in values.items():
+            ps.add_parameter(key, value)
+        ps.add_parameter("ErrorAction", "Stop")
+    return build
+
+
+def run_export(session: Session, action: PlannedAction, run_id: str,
+               deadline: int) -> tuple[Result, ExportFile | None]:
+    """The cmdlet(s), then the file read back from the share listing."""
+    result = Result()
+    for stmt in action.statements:
+        values = {k: v.replace("{run}", run_id) for k, v in stmt.parameters.items()}
+        result.statements.append(ExecutedStatement(name=stmt.name, template=stmt.text,
+                                                   parameters=values))
+        failure = _call(session, stmt.name, values, deadline)
+        if failure is not None:
+            result.outcome = _OUTCOME.get(failure.status, ActionOutcome.FAILED)
+            result.reason = failure.message
+            result.messages.append(failure.message)
+            return result, None
+    path = result.statements[0].parameters.get("FileName", "")
+    found = read_back(session, action.destination or "", path)
+    if not found.verified:
+        result.outcome = ActionOutcome.FAILED
+        result.reason = (f"{path} is not on the share as a non-empty ZIP holding "
+                         "DocItemSet.xml" if found.found else f"{path} is not on the share")
+    return result, found
+
+
+def _call(session: Session, name: str, values: dict[str, str], deadline: int
+          ) -> Failure | None:
+    try:
+        session.call(_cmdlet(name, values), name, time.monotonic() + deadline)
+    except _FailedError as err:
+        return Failure(err.failure.status, scrub(err.failure.message, session.secret))
+    except Exception as exc:  # noqa: BLE001 - every failure is reported on the action
+        failure = transport_failure(exc, session.where, opening=False)
+        return Failure(failure.status, scrub(failure.message, session.secret))
+    return None
+
+
+def read_back(session: Session, share: str, path: str) -> ExportFile:
+    """The file as the audit's config_exports probe lists it on the share."""
+    probe = next(p for p in load_catalogue().powershell if p.name == LISTING_PROBE)
+    rows = session.run(Task(probe, "deployment", {"Path": share}))
+    if isinstance(rows, Failure):
+        return ExportFile(path=path, found=False, verified=False)
+    row = next((r for r in rows if str(r.get("FullName") or "").lower() == path.lower()), None)
+    if row is None:
+        return ExportFile(path=path, found=False, verified=False)
+    entries = _entries(row.get("Entries"))
+    size = row.get("Length")
+    length = size if isinstance(size, int) and not isinstance(size, bool) else 0
+    is_zip = row.get("IsZip") is True
+    has_doc = DOC_ITEM_SET in entries
+    return ExportFile(path=path, found=True, length=length, is_zip=is_zip,
+                      has_doc_item_set=has_doc, verified=length > 0 and is_zip and has_doc)
+
+
+def _entries(value: Any) -> set[str]:
+    items: Sequence[Any] = value if isinstance(value, list | tuple) else [value]
+    return {str(v).lower() for v in items if v is not None}
+
+
+def export_queue(loaded: LoadedInventory, actions: Sequence[PlannedAction], journal: Journal,
+                 run_id: str, *, interactive: bool | None, timeout: int | None,
+                 stopped: Callable[[], bool]) -> list[ActionRun]:
+    """The export actions one after the other on their management server; the queue stops at
+    the first that does not succeed (the rest are not_run), as an instance's queue does."""
+    if not actions:
+        return []
+    opened = open_lync(loaded, actions[0].instance, interactive=interactive)
+    if isinstance(opened, str):
+        return [skipped(a, ActionOutcome.FAILED, opened) for a in actions]
+    out: list[ActionRun] = []
+    try:
+        for action in actions:
+            if stopped():
+                out.append(skipped(action, ActionOutcome.INTERRUPTED, "interrupted (Ctrl-C)"))
+            elif out and out[-1].outcome is not ActionOutcome.SUCCEEDED:
+                out.append(skipped(action, ActionOutcome.NOT_RUN,
+                                   f"not run: {out[-1].id} ended {out[-1].outcome.value} first"))
+            else:
+                out.append(_one(opened, action, journal, run_id, timeout))
+    finally:
+        opened.close()
+    return out
+
+
+def _one(session: Session, action: PlannedAction, journal: Journal, run_id: str,
+         timeout: int | None) -> ActionRun:
+    started = now_utc()
+    journal.write("start", run_id=run_id, action=action.id, kind=action.action,
+                  instance=action.instance, database=action.database, at=started)
+    result, export = run_export(session, action, run_id, timeout or action.deadline_seconds)
+    finished = now_utc()
+    journal.write("end", run_id=run_id, action=action.id, outcome=result.outcome.value,
+                  at=finished)
+    return ActionRun(id=action.id, action=action.action, instance=action.instance,
+                     database=action.database, outcome=result.outcome, reason=result.reason,
+                     started_at=started, finished_at=finished, statements=result.statements,
+                     messages=result.messages, export=export)
+
+
+def skipped(action: PlannedAction, outcome: ActionOutcome, reason: str) -> ActionRun:
+    """An action that did not start."""
+    return ActionRun(id=action.id, action=action.action, instance=action.instance,
+                     database=action.database, outcome=outcome, reason=reason)
