@@ -23,8 +23,8 @@ from auditor.evidence import EvidenceBundle, ObservationStatus, read_bundle
 from auditor.facts.lync import share_paths
 from auditor.inventory import Inventory, load_inventory
 from auditor.lab.timeshift import delta_to, shift_bundle
-from auditor.lab.winrm.lync_access import SCRIPT_CMDLETS, LyncAccess, database_services
 from auditor.lab.winrm.exports import ExportShare
+from auditor.lab.winrm.lync_access import SCRIPT_CMDLETS, LyncAccess, database_services
 from auditor.lab.winrm.objects import Complex, string_array, to_psobject
 from auditor.lab.winrm.shapes import SHAPES, shape
 from auditor.lab.winrm.topology import INVENTORY_PROBES, topology_rows
