@@ -492,17 +492,25 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT lab.login_in(p_role)
 $$;
 
-CREATE FUNCTION public.has_perms_by_name(p_securable text, p_class text, p_permission text)
+-- Replaces schema.sql's server-level stand-in (which the sys.master_files policy already
+-- names, so the parameter names stay): server permissions from lab.server_permission or, for
+-- CREATE ANY DATABASE, CREATEDB; database permissions for BACKUP and CREATE DATABASE.
+CREATE OR REPLACE FUNCTION public.has_perms_by_name(securable text, securable_class text,
+                                                    permission text)
 RETURNS integer LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     SELECT CASE
-        WHEN p_class IS NULL AND upper(p_permission) = 'CREATE ANY DATABASE'
-            THEN lab.login_is('createdb')::int
-        WHEN upper(p_class) <> 'DATABASE' THEN NULL
-        WHEN NOT EXISTS (SELECT 1 FROM sys.databases d WHERE lower(d.name) = lower(p_securable))
+        WHEN securable IS NULL AND securable_class IS NULL THEN
+            CASE WHEN EXISTS (SELECT 1 FROM lab.server_permission p
+                              WHERE p.grantee = session_user
+                                AND upper(p.permission_name) = upper(permission))
+                      OR (upper(permission) = 'CREATE ANY DATABASE' AND lab.login_is('createdb'))
+                 THEN 1 ELSE 0 END
+        WHEN upper(securable_class) <> 'DATABASE' THEN NULL
+        WHEN NOT EXISTS (SELECT 1 FROM sys.databases d WHERE lower(d.name) = lower(securable))
             THEN NULL
-        WHEN upper(p_permission) = 'CREATE DATABASE' AND lower(p_securable) = 'master'
+        WHEN upper(permission) = 'CREATE DATABASE' AND lower(securable) = 'master'
             THEN lab.login_is('createdb')::int
-        WHEN upper(p_permission) IN ('BACKUP DATABASE', 'BACKUP LOG')
+        WHEN upper(permission) IN ('BACKUP DATABASE', 'BACKUP LOG')
             THEN COALESCE(lab.login_in('db_backupoperator'), lab.login_is('super')::int)
     END
 $$;
