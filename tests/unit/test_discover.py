@@ -48,17 +48,18 @@ def test_rows_become_inventory_entries() -> None:
     by_name = {i.name: i for i in top.instances}
     principal = by_name["SQL1\\RTC"]  # the monitoring store on the same instance: still back_end
     assert (principal.role, principal.pool) == (InstanceRole.BACK_END, f"pool1.{D}")
-    assert principal.stores == ["rtcxds", "rtcshared", "rtcdyn", "rtcab", "LcsCDR",
-                                "QoEMetrics"]
+    # the User store is rtcxds, rtcshared, rtcab on the back end (rtcdyn lives on each Front
+    # End's RTCLOCAL: docs/inventory.md)
+    assert principal.stores == ["rtcxds", "rtcshared", "rtcab", "LcsCDR", "QoEMetrics"]
     mirror = by_name["SQL2\\RTC"]
     assert (mirror.role, mirror.pool, mirror.stores) == (
-        InstanceRole.MIRROR, f"pool1.{D}", ["rtcxds", "rtcshared", "rtcdyn", "rtcab"])
+        InstanceRole.MIRROR, f"pool1.{D}", ["rtcxds", "rtcshared", "rtcab"])
 
 
 def test_required_stores_stay_and_absent_transient_ones_go() -> None:
     expected = role_stores(["UserDatabase", "ApplicationDatabase"])
     listed, left_out = confirmed_stores(expected, ["RTCXDS", "rtcshared", "rtcdyn", "master"])
-    assert listed == ["RTCXDS", "rtcshared", "rgsconfig", "rtcdyn"]
+    assert listed == ["RTCXDS", "rtcshared", "rgsconfig"]
     assert left_out == ["rtcab", "rgsdyn", "cpsdyn"]
 
 

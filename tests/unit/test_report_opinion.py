@@ -61,7 +61,7 @@ def test_grade_is_capped_by_the_opinion() -> None:
 
 @pytest.mark.parametrize(("estate", "label", "grade", "css"), [
     ("healthy", "Compliant", "A", "a"),
-    ("drifted", "Not compliant", "F", "f"),  # scores 85.3 (B) but three critical rules fail
+    ("drifted", "Not compliant", "F", "f"),  # scores 87.1 (B) but three critical rules fail
     ("neglected", "Not compliant", "F", "f"),
 ])
 def test_demo_estate_opinion(estate: str, label: str, grade: str, css: str) -> None:
@@ -77,7 +77,7 @@ def test_drifted_opinion_names_its_critical_failures() -> None:
     assert view.opinion.reason == ("3 critical checks failed without a waiver (BR-001, BR-040, "
                                    "DR-030), whatever the score.")
     assert view.opinion.grade_note == "capped from B by the opinion (not compliant)"
-    assert view.overall.score.startswith("85.3")
+    assert view.overall.score.startswith("87.1")
 
 
 def test_attention_is_severity_first() -> None:
