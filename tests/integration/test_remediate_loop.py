@@ -69,7 +69,8 @@ SIDE_EFFECTS = {
 }
 
 
-SCORES = (31.7, 51.1)  # before and after; the neglected demo estate scores 32.2 (per-store subjects since discovery)
+# Before and after (the neglected demo estate scores 32.2 since discovery's per-store subjects).
+SCORES = (31.7, 51.1)
 
 
 def _statuses(results: object) -> dict[tuple[str, str], str]:
