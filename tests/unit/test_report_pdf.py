@@ -117,22 +117,6 @@ def test_parts_keep_numbers_contents_outline_and_links(audit: Audit) -> None:
     assert "Appendix B: Not applicable findings" in pages[-1]
 
 
-def test_archival_pdf_of_a_demo_estate_carries_its_bundle_file() -> None:
-    """The PDF/A of the drifted demo holds fixtures/demo/drifted/evidence.json byte for byte."""
-    from tests.unit.test_report_golden import DEMO, demo_view
-
-    view = demo_view("drifted")
-    pdf = report_pdf(view, archival=True)
-    reader = PdfReader(io.BytesIO(pdf))
-    attached = reader.attachments["evidence.json"][0]
-    assert attached == (DEMO / "drifted" / "evidence.json").read_bytes()
-    assert hashlib.sha256(attached).hexdigest() == view.provenance.bundle_sha256
-    outline = {t for _, t, _ in _titles(reader)}
-    assert {f"{p.heading}" for p in view.practices} <= outline
-    last = " ".join((reader.pages[-1].extract_text() or "").split())
-    assert f"Page {len(reader.pages)} of {len(reader.pages)}" in last
-
-
 def test_a_report_without_evidence_links_nothing_missing(audit: Audit) -> None:
     """No bundle: no heatmap, no appendix rows, and WeasyPrint finds every anchor."""
     import logging
