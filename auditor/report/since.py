@@ -4,11 +4,12 @@ store."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from auditor.history.model import CHANGED, Category, Change, SinceLastAudit, TrendPoint
-from auditor.report.text import percent, when
+from auditor.history.model import CHANGED, Category, Change, Comparison, SinceLastAudit, TrendPoint
+from auditor.history.states import OPEN_STATUSES
+from auditor.report.text import duration, percent, when
 
 LABELS = {Category.NEW: "New", Category.REGRESSED: "Regressed", Category.IMPROVED: "Improved",
           Category.RESOLVED: "Resolved", Category.WAIVED: "Waived", Category.RETIRED: "Retired",
@@ -39,12 +40,37 @@ class SinceView:
     rows: tuple[ChangeRow, ...]
     practice_headers: tuple[str, ...]
     practice_rows: tuple[tuple[str, ...], ...]
+    # (rule id, subject id lower-cased) -> "open since 2026-11-23 (7 d)", for the findings rows
+    opened: Mapping[tuple[str, str], str] = field(default_factory=dict, compare=False)
+
+    def open_since(self, rule_id: str, subject_id: str) -> str:
+        """The line an open finding's row shows, or "" when history does not know it."""
+        return self.opened.get((rule_id, subject_id.lower()), "")
+
+
+def _age(change: Change) -> str:
+    """The open streak's age in the report's readable units ('7 d', '12 d 12 h', '5 h')."""
+    return duration((change.age_days or 0.0) * 24)
+
+
+def _began_now(change: Change) -> bool:
+    """The open streak begins in this audit (it was not open before)."""
+    return change.before is None or change.before not in OPEN_STATUSES
 
 
 def _open_for(change: Change) -> str:
     if change.age_days is None or change.open_since is None:
         return ""
-    return f"{change.age_days:g} d (since {change.open_since:%Y-%m-%d})"
+    age = "new in this audit" if _began_now(change) else _age(change)
+    return f"{age} (since {change.open_since:%Y-%m-%d})"
+
+
+def _open_since(change: Change) -> str:
+    """'open since 2026-11-23 (7 d)'; a streak that begins in this audit says so."""
+    if change.open_since is None:
+        return ""
+    age = "new in this audit" if _began_now(change) else _age(change)
+    return f"open since {change.open_since:%Y-%m-%d} ({age})"
 
 
 def _row(change: Change) -> ChangeRow:
@@ -74,6 +100,30 @@ def _practice_table(since: SinceLastAudit, trend: Sequence[TrendPoint]
     return headers, tuple(rows)
 
 
+_VERDICTS = {"improved": "Improved", "worsened": "Worse", "unchanged": "Unchanged"}
+
+
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def summary_sentence(since: SinceLastAudit | None) -> str:
+    """The executive summary's sentence: 'Improved since the last full audit on 2026-11-23:
+    score 80.1 → 87.1, 3 resolved, 1 new.'; "" without history (or a snapshot stored before
+    the comparison existed)."""
+    c: Comparison | None = since.comparison if since else None
+    if c is None:
+        return ""
+    counts = [f"{c.counts.get(Category.RESOLVED, 0)} resolved",
+              f"{c.counts.get(Category.NEW, 0)} new"]
+    counts += [f"{n} {cat.value}" for cat in (Category.REGRESSED, Category.IMPROVED)
+               if (n := c.counts.get(cat, 0))]
+    where = (f"the last audit on {c.at:%Y-%m-%d}, over this partial audit's scope only"
+             if c.partial else f"the last full audit on {c.at:%Y-%m-%d}")
+    return (f"{_VERDICTS[c.verdict]} since {where}: score {_score(c.score_before)} → "
+            f"{_score(c.score_after)}, {', '.join(counts)}.")
+
+
 def since_view(since: SinceLastAudit | None, trend: Sequence[TrendPoint]) -> SinceView | None:
     """The section, or None when history holds no earlier audit of the estate."""
     if since is None:
@@ -84,4 +134,6 @@ def since_view(since: SinceLastAudit | None, trend: Sequence[TrendPoint]) -> Sin
     return SinceView(
         headline=_headline(since), verdict=since.verdict,
         counts=tuple((LABELS[c], len(since.of(c))) for c in Category),
-        rows=tuple(_row(c) for c in shown), practice_headers=headers, practice_rows=rows)
+        rows=tuple(_row(c) for c in shown), practice_headers=headers, practice_rows=rows,
+        opened={(c.rule_id, c.subject_id.lower()): _open_since(c) for c in since.changes
+                if c.open_since is not None})
