@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from auditor.history.model import CHANGED, Category, Change, Comparison, SinceLastAudit, TrendPoint
 from auditor.history.states import OPEN_STATUSES
+from auditor.report.charts import Chart, ChartTable
+from auditor.report.practicetrend import practice_trend, series_of
 from auditor.report.text import duration, percent, when
 
 LABELS = {Category.NEW: "New", Category.REGRESSED: "Regressed", Category.IMPROVED: "Improved",
@@ -38,8 +40,7 @@ class SinceView:
     verdict: str
     counts: tuple[tuple[str, int], ...]
     rows: tuple[ChangeRow, ...]
-    practice_headers: tuple[str, ...]
-    practice_rows: tuple[tuple[str, ...], ...]
+    practice_chart: Chart | None  # each practice's score over the past audits and this one
     # (rule id, subject id lower-cased) -> "open since 2026-11-23 (7 d)", for the findings rows
     opened: Mapping[tuple[str, str], str] = field(default_factory=dict, compare=False)
 
@@ -88,16 +89,27 @@ def _headline(since: SinceLastAudit) -> str:
             f"{percent(o.coverage_after)}.")
 
 
-def _practice_table(since: SinceLastAudit, trend: Sequence[TrendPoint]
-                    ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+def _practice_chart(since: SinceLastAudit, trend: Sequence[TrendPoint]) -> Chart | None:
+    """Each practice's score over the past full audits and this one; its table shows the
+    last TREND_COLUMNS of them."""
+    if not since.practices:
+        return None
+    now = {pid: (c.title, c.score_after) for pid, c in since.practices.items()}
+    series = series_of(now, [p.practices for p in trend])
     past = list(trend)[-TREND_COLUMNS:]
     headers = ("Practice", *(f"{p.at:%Y-%m-%d}" for p in past), "This audit", "Change")
     rows = []
-    for pid, change in sorted(since.practices.items(), key=lambda p: (len(p[0]), p[0])):
-        scores = [percent(p.practices.get(pid)) for p in past]
+    for s in series:
+        change = since.practices[s.practice]
         delta = "" if change.delta is None else f"{change.delta:+.1f}"
-        rows.append((f"{pid} {change.title}", *scores, percent(change.score_after), delta))
-    return headers, tuple(rows)
+        shown = s.scores[-len(past) - 1:]
+        rows.append((f"{s.practice} {s.title}", *(percent(v) for v in shown), delta))
+    note = (f"The table shows the last {len(past)} of the {len(trend)} past audits the chart "
+            "draws." if len(trend) > len(past) else "")
+    table = ChartTable("Score by practice over the last audits", headers, tuple(rows),
+                       (False, *([True] * (len(headers) - 1))), note)
+    dates = [f"{p.at:%Y-%m-%d}" for p in trend] + ["this audit"]
+    return practice_trend("chart-practice-trend", series, dates, table)
 
 
 _VERDICTS = {"improved": "Improved", "worsened": "Worse", "unchanged": "Unchanged"}
@@ -130,10 +142,9 @@ def since_view(since: SinceLastAudit | None, trend: Sequence[TrendPoint]) -> Sin
         return None
     shown = [c for c in since.changes if c.category in CHANGED]
     shown += since.of(Category.STILL_OPEN)
-    headers, rows = _practice_table(since, trend)
     return SinceView(
         headline=_headline(since), verdict=since.verdict,
         counts=tuple((LABELS[c], len(since.of(c))) for c in Category),
-        rows=tuple(_row(c) for c in shown), practice_headers=headers, practice_rows=rows,
+        rows=tuple(_row(c) for c in shown), practice_chart=_practice_chart(since, trend),
         opened={(c.rule_id, c.subject_id.lower()): _open_since(c) for c in since.changes
                 if c.open_since is not None})

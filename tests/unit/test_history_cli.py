@@ -263,3 +263,30 @@ def test_executive_summary_says_whether_the_estate_improved(recorded: Recorded,
     said = _summary(tmp_path / "p")
     assert (f"Unchanged since the last audit on 2026-11-30, over this partial audit's scope "
             f"only: score {br001:.1f} → {br001:.1f}, 0 resolved, 0 new.") in said
+
+
+def test_per_practice_trend_is_a_chart_with_a_series_per_practice(recorded: Recorded) -> None:
+    """One series per practice of audit 2, a point per stored audit and this one (none where a
+    practice had no score), each point at its score on the panel's 0-100 axis."""
+    results = [json.loads((f / "results.json").read_text(encoding="utf-8"))
+               for f in recorded.folders]
+    scores = {p["id"]: [r_p.get(p["id"]) for r_p in
+                        ({q["id"]: q["score"]["score"] for q in r["by_practice"]}
+                         for r in results)] for p in results[1]["by_practice"]}
+    page = (recorded.folders[1] / "report.html").read_text(encoding="utf-8")
+    start = page.index('id="chart-practice-trend"')
+    svg = page[page.index("<svg", start):page.index("</svg>", start)]
+    groups = re.findall(r'<g class="practice-series" data-practice="([^"]+)">(.*?)</g>', svg,
+                        re.S)
+    assert [g[0] for g in groups] == sorted(scores, key=lambda p: (len(p), p))
+    for i, (pid, body) in enumerate(groups):
+        top = (i // 3) * 62.0 + 16.0  # the panel's row, and its plot's top
+        points = [float(cy) for cy in re.findall(r'<circle class="point" cx="[\d.]+" '
+                                                 r'cy="([\d.]+)"', body)]
+        expected = [v for v in scores[pid] if v is not None]
+        assert len(points) == len(expected), pid
+        drawn = [100 * (1 - (cy - top) / 34) for cy in points]
+        assert all(abs(d - v) < 0.1 for d, v in zip(drawn, expected, strict=True)), pid
+    assert sum(v is not None for s in scores.values() for v in s) > len(scores)  # some lines
+    assert "chart-practice-trend" not in \
+        (recorded.folders[0] / "report.html").read_text(encoding="utf-8")
