@@ -7,7 +7,9 @@ import html
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
+from contextlib import closing
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -251,7 +253,9 @@ def test_executive_summary_says_whether_the_estate_improved(recorded: Recorded,
 
     # A partial audit compares its scope only: BR-001 as the last audit saw it, not the estate.
     url = tmp_path / "history.sqlite"
-    shutil.copy(recorded.url, url)
+    with closing(sqlite3.connect(recorded.url)) as source, \
+            closing(sqlite3.connect(url)) as copy:
+        source.backup(copy)  # the WAL's committed pages too, which a file copy would miss
     done = cli("audit", "--inventory", DEMO / "inventory.yaml", "--replay",
                DEMO / "evidence.json", "--out", tmp_path / "p", "--format", "html,json",
                "--now", "2026-11-30T20:00Z", "--history", url, "--rule", "BR-001")
