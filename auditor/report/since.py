@@ -108,7 +108,9 @@ def _practice_chart(since: SinceLastAudit, trend: Sequence[TrendPoint]) -> Chart
             "draws." if len(trend) > len(past) else "")
     table = ChartTable("Score by practice over the last audits", headers, tuple(rows),
                        (False, *([True] * (len(headers) - 1))), note)
-    dates = [f"{p.at:%Y-%m-%d}" for p in trend] + ["this audit"]
+    partial = since.comparison is not None and since.comparison.partial
+    dates = [f"{p.at:%Y-%m-%d}" for p in trend] + \
+        ["this partial audit (its scope only)" if partial else "this audit"]
     return practice_trend("chart-practice-trend", series, dates, table)
 
 
