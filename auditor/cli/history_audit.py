@@ -28,11 +28,12 @@ from auditor.history.record import (
     record_deliveries,
     rulepack_sha256,
 )
-from auditor.history.remediation import record_remediation
+from auditor.history.remediation import reaudit_results, record_reaudit, record_remediation
 from auditor.history.snapshot import build_snapshot
 from auditor.history.states import estate_key
 from auditor.history.store import HistoryError, HistoryStore, open_store
 from auditor.inventory import LoadedInventory
+from auditor.pipeline import Toolkit
 from auditor.remediate.record import RunRecord
 from auditor.results import Results, results_bytes
 
@@ -113,9 +114,12 @@ class AuditHistory:
 
 
 def remember_remediation(loaded: LoadedInventory, record: RunRecord, data: bytes,
-                         flag: str | None = None) -> None:
-    """Record a remediation run into the history; a store that cannot take it is a warning
-    (the run is done and remediation.json written), never a failed run."""
+                         flag: str | None = None,
+                         reaudit: tuple[Toolkit, Results | None] | None = None) -> None:
+    """Record a remediation run into the history, and its re-audit (the verification's
+    results, when there are any) as a partial audit of the re-collected instances; a store
+    that cannot take them is a warning (the run is done and remediation.json written), never
+    a failed run."""
     summary = {"actions": len(record.actions),
                "succeeded": sum(a.outcome == "succeeded" for a in record.actions),
                "plan_sha256": record.plan_sha256, "approved_by": record.approved_by}
@@ -125,9 +129,21 @@ def remember_remediation(loaded: LoadedInventory, record: RunRecord, data: bytes
                     "fixed": sum(c.verdict == "fixed" for c in record.verification.findings)}
     estate = loaded.inventory.estate
     try:
-        record_remediation(open_history(flag, loaded), run_id=record.run_id,
+        store = open_history(flag, loaded)
+        record_remediation(store, run_id=record.run_id,
                            estate_key=estate_key(estate.id, estate.name), estate=estate.name,
                            started_at=record.started_at, finished_at=record.finished_at,
                            summary=summary, record_bytes=data)
-    except AuditorError as exc:
-        err.print(f"warning: remediation run not recorded in the history: {exc}", markup=False)
+        toolkit, after = reaudit or (None, None)
+        if toolkit is None or after is None or record.verification is None:
+            return
+        scoped = reaudit_results(after, toolkit.pack, toolkit.load_waivers(loaded, None),
+                                 record.verification.instances)
+        if scoped is not None:
+            record_reaudit(store, scoped, toolkit.pack, run_id=record.run_id,
+                           finished_at=record.finished_at,
+                           inventory_bytes=loaded.path.read_bytes(), record_bytes=data)
+    except (AuditorError, SQLAlchemyError) as exc:
+        reason = exc if isinstance(exc, AuditorError) else type(exc).__name__
+        err.print(f"warning: remediation run not recorded in the history: {reason}",
+                  markup=False)

@@ -27,6 +27,7 @@ from auditor.history.queries import (
     list_audits,
     only_estate,
 )
+from auditor.history.remediation import REAUDIT
 from auditor.history.store import HistoryStore
 from auditor.pipeline import Toolkit
 from auditor.results import read_results
@@ -42,6 +43,10 @@ def _stored(store: HistoryStore, run: str) -> tuple[AuditRow, dict[str, bytes]]:
             raise InputError("RUN", f"audit {row.short}: its evidence bundle and report files "
                              f"were pruned on {row.pruned_at:%Y-%m-%d} (history prune); its "
                              "results and findings remain (history show, diff)")
+        if row.report.get(REAUDIT):
+            raise InputError("RUN", f"audit {row.short} is the re-audit of remediation run "
+                             f"{row.report[REAUDIT]}: it has no report of its own (its "
+                             "findings are in history show, diff and open)")
         blobs = dict(row.report.get("blobs", {}))
         files = {"results.json": get_blob(conn, row.results_sha256),
                  "evidence.json": get_blob(conn, row.bundle_sha256),
@@ -112,7 +117,7 @@ def dashboard_files(open_store: Opener, estate: str | None, out_dir: Path,
         with store.reading() as conn:
             key = only_estate(conn, estate)
             recent = [a.run_id for a in list_audits(conn, key, limit=reports)
-                      if a.pruned_at is None] if reports else []
+                      if a.pruned_at is None and not a.report.get(REAUDIT)] if reports else []
         links = {}
         for run_id in recent:
             name = f"report-{run_id[:8]}.html"

@@ -183,7 +183,7 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
                       {i.instance.server_name.lower(): i for i in facts.instances}, options,
                       journal, run_id, room=room, loaded=loaded)
     runs = applier.run()
-    verification, _ = verify(toolkit, loaded, plan, bundle, runs)
+    verification, after = verify(toolkit, loaded, plan, bundle, runs)
     record = RunRecord(
         tool_version=plan.tool_version, estate=plan.estate, run_id=run_id,
         plan_sha256=plan_sha256(plan), approved_by=approver, started_at=started,
@@ -195,7 +195,8 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
         actions=runs, verification=verification)
     write_run(record, out_dir / "remediation.json")
     journal.write("done", run_id=run_id, at=record.finished_at)
-    remember_remediation(loaded, record, (out_dir / "remediation.json").read_bytes())
+    remember_remediation(loaded, record, (out_dir / "remediation.json").read_bytes(),
+                         reaudit=(toolkit, after))
     _print_run(record)
     out.print(f"wrote {out_dir / 'remediation.json'}", markup=False)
     ok = all(r.outcome is ActionOutcome.SUCCEEDED for r in runs) and all(

@@ -62,7 +62,7 @@ def classify(before: Mapping[str, State], after: Mapping[str, State], at: dt.dat
         shown = new if new is not None else old
         if shown is None:
             continue
-        start = _open_since(found, old, new)
+        start = _open_since(old, new)
         when, run = since(start) if start is not None else (at, fresh_run)
         out.append(Change.model_construct(  # from states history wrote: no validation
             category=found, rule_id=shown.rule_id, subject_id=shown.subject_id,
@@ -76,12 +76,12 @@ def classify(before: Mapping[str, State], after: Mapping[str, State], at: dt.dat
     return sorted(out, key=lambda c: (order.index(c.category), c.rule_id, c.subject_id.lower()))
 
 
-def _open_since(found: Category, old: State | None, new: State | None) -> int | None:
+def _open_since(old: State | None, new: State | None) -> int | None:
     if new is None or not new.open:
         return None
     if new.open_since_seq is not None:
         return new.open_since_seq
-    if found in (Category.STILL_OPEN, Category.IMPROVED) and old is not None:
+    if old is not None and old.open:  # still open (a better or worse status): as recorded
         return old.open_since_seq
     return None
 

@@ -74,6 +74,35 @@ class TrendPoint(BaseModel):
     practices: dict[str, float | None]
 
 
+class Comparison(BaseModel):
+    """The executive summary's comparison: a full audit against the last full audit in
+    history; a partial audit against what history knew of its scope (the last audit)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    at: dt.datetime
+    partial: bool  # this audit is partial: compared over its scope only
+    score_before: float | None
+    score_after: float | None
+    counts: dict[str, int]  # Category value -> number of findings
+
+    @property
+    def verdict(self) -> str:
+        """improved, worsened or unchanged (by the score; by the findings when no score)."""
+        return _verdict(self.score_before, self.score_after, self.counts)
+
+
+def _verdict(before: float | None, after: float | None, counts: dict[str, int]) -> str:
+    if before is not None and after is not None:
+        delta = round(after - before, 1)
+    else:
+        gained = counts.get(Category.RESOLVED, 0) + counts.get(Category.IMPROVED, 0)
+        lost = counts.get(Category.NEW, 0) + counts.get(Category.REGRESSED, 0)
+        delta = float(gained - lost)
+    return "improved" if delta > 0 else "worsened" if delta < 0 else "unchanged"
+
+
 class SinceLastAudit(BaseModel):
     """This audit against the last one recorded before it (over this audit's scope)."""
 
@@ -85,6 +114,7 @@ class SinceLastAudit(BaseModel):
     overall: ScoreChange
     practices: dict[str, ScoreChange]
     changes: list[Change]
+    comparison: Comparison | None = None  # absent in snapshots stored before it existed
 
     def of(self, cat: Category) -> list[Change]:
         """The changes of one category."""
@@ -93,12 +123,8 @@ class SinceLastAudit(BaseModel):
     @property
     def verdict(self) -> str:
         """improved, worsened or unchanged (by the score; by the findings when no score)."""
-        delta = self.overall.delta
-        if delta is None:
-            gained = len(self.of(Category.RESOLVED)) + len(self.of(Category.IMPROVED))
-            lost = len(self.of(Category.NEW)) + len(self.of(Category.REGRESSED))
-            delta = float(gained - lost)
-        return "improved" if delta > 0 else "worsened" if delta < 0 else "unchanged"
+        counts = {c.value: len(self.of(c)) for c in Category}
+        return _verdict(self.overall.score_before, self.overall.score_after, counts)
 
 
 class HistorySnapshot(BaseModel):

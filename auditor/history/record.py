@@ -18,7 +18,7 @@ from sqlalchemy import BindParameter, Connection, bindparam, insert, select, upd
 
 from auditor.canonical import sha256_of
 from auditor.engine.rules import RulePack
-from auditor.history.blobs import put_blob
+from auditor.history.blobs import Packed, pack, put_packed
 from auditor.history.schema import audits, estates, findings, intervals
 from auditor.history.states import State, covers, open_intervals, results_estate_key, results_states
 from auditor.history.store import HistoryError, HistoryStore
@@ -65,12 +65,16 @@ def _json(value: object) -> str:
 
 def record_audit(store: HistoryStore, record: AuditRecord) -> int:
     """Write the audit in one transaction; its sequence number in the store."""
+    # The pure work first (hashing, compressing, the findings' states), then the one
+    # transaction, so the writer lock is held only for the reads and writes themselves.
+    blobs = _Blobs.of(record)
+    new = results_states(record.results)
     with store.writing() as conn:
         estate = results_estate_key(record.results)
         _ensure_estate(conn, estate, record.results.estate)
-        seq = _insert_audit(conn, estate, record)
+        seq = _insert_audit(conn, estate, record, blobs)
         checkpoint("history-audit-row")  # the kill tests' fixed points (KILL_AT)
-        _apply_findings(conn, estate, seq, record.results)
+        _apply_findings(conn, estate, seq, record.results, new)
         checkpoint("history-intervals")
         conn.execute(update(estates).where(estates.c.key == estate).values(last_seq=seq))
         return seq
@@ -92,11 +96,27 @@ def _ensure_estate(conn: Connection, key: str, name: str) -> None:
         conn.execute(update(estates).where(estates.c.key == key).values(name=name))
 
 
-def _insert_audit(conn: Connection, estate: str, record: AuditRecord) -> int:
+@dataclass(frozen=True)
+class _Blobs:
+    """An audit's blobs, packed before its transaction."""
+
+    results: Packed
+    bundle: Packed
+    inventory: Packed
+    extra: dict[str, Packed]
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> _Blobs:
+        return cls(pack(record.results_bytes), pack(record.bundle_bytes),
+                   pack(record.inventory_bytes),
+                   {name: pack(data) for name, data in record.extra_blobs.items()})
+
+
+def _insert_audit(conn: Connection, estate: str, record: AuditRecord, packed: _Blobs) -> int:
     results = record.results
-    blobs = {name: put_blob(conn, data) for name, data in record.extra_blobs.items()}
+    blobs = {name: put_packed(conn, blob) for name, blob in packed.extra.items()}
     report = {**record.report, "blobs": blobs,
-              "inventory_sha256": put_blob(conn, record.inventory_bytes)}
+              "inventory_sha256": put_packed(conn, packed.inventory)}
     overall = results.overall
     row = conn.execute(insert(audits).values(
         run_id=record.run_id, estate_key=estate, estate=results.estate, ran_at=iso(record.ran_at),
@@ -105,8 +125,8 @@ def _insert_audit(conn: Connection, estate: str, record: AuditRecord) -> int:
         generated_at=iso(record.generated_at) if record.generated_at else None,
         tool_version=results.tool_version, rulepack_version=results.rulepack_version,
         rulepack_sha256=record.rulepack_sha256, inventory_sha256=results.inventory_sha256,
-        bundle_sha256=put_blob(conn, record.bundle_bytes),
-        results_sha256=put_blob(conn, record.results_bytes), score=overall.score,
+        bundle_sha256=put_packed(conn, packed.bundle),
+        results_sha256=put_packed(conn, packed.results), score=overall.score,
         score_without_waivers=overall.score_without_waivers, coverage=overall.coverage,
         applicable=overall.applicable, assessed=overall.assessed, findings=len(results.findings),
         counts=_json(overall.counts), complete=results.scope.complete,
@@ -129,8 +149,8 @@ class _Changes:
     ids: dict[str, int] = field(default_factory=dict)  # finding ids history already has
 
 
-def _apply_findings(conn: Connection, estate: str, seq: int, results: Results) -> None:
-    new = results_states(results)
+def _apply_findings(conn: Connection, estate: str, seq: int, results: Results,
+                    new: dict[str, State]) -> None:
     changes = _Changes()
     current: dict[str, tuple[int, State]] = {}
     for interval_id, finding_id, state in open_intervals(conn, estate):

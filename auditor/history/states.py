@@ -57,8 +57,8 @@ def state_of(estate: str, finding: Finding) -> State:
     """A finding of a results document as a State."""
     subject = finding.subject
     return State(f"{estate}|{finding.rule_id}|{subject.id.lower()}", finding.rule_id,
-                 subject.id, str(subject.type), finding.practice, str(finding.status),
-                 str(finding.severity), finding.message)
+                 subject.id, subject.type.value, finding.practice, finding.status.value,
+                 finding.severity.value, finding.message)
 
 
 def results_states(results: Results) -> dict[str, State]:
@@ -121,5 +121,5 @@ def open_intervals(conn: Connection, estate: str) -> Iterable[tuple[int, int, St
     query = (select(intervals.c.id, intervals.c.finding_id, *_COLUMNS)
              .join(findings, findings.c.id == intervals.c.finding_id)
              .where(and_(intervals.c.estate_key == estate, intervals.c.ended_seq.is_(None))))
-    for row in conn.execute(query):
+    for row in conn.execute(query).all():  # one fetch, not one round of the driver per row
         yield row[0], row[1], _state(row[2:])

@@ -40,7 +40,7 @@ from auditor.report.sections import (
     table_of_contents,
     waiver_state,
 )
-from auditor.report.since import since_view
+from auditor.report.since import since_view, summary_sentence
 from auditor.report.text import grade, when
 from auditor.results import Results, opinion_of
 
@@ -89,6 +89,10 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
     counts = results.overall.counts
     charts = build_charts(results, pack, inventory, facts, history, letter)
     partial = partial_note(results, len(pack.rules))
+    narrative = parts.narrative(overall, ", ".join(filter(None, (letter, opinion.grade_note))),
+                                len(risks), counts.get("error", 0), counts.get("waived", 0))
+    compared = summary_sentence(since)  # after the score: did the estate improve (history)
+    summary = (narrative[0], compared, *narrative[1:]) if compared else narrative
     return ReportView(
         title=f"Backup and DR audit: {estate}", estate=estate,
         description=(f"Lync Server 2013 backup and disaster-recovery audit of {estate}: score "
@@ -112,8 +116,7 @@ def build_view(results: Results, pack: RulePack, inventory: Inventory,
         not_applicable=not_applicable_groups(findings),
         toc=table_of_contents(practices, bool(charts.ages or charts.heatmap),
                               remediation is not None),
-        summary=parts.narrative(overall, ", ".join(filter(None, (letter, opinion.grade_note))),
-                                len(risks), counts.get("error", 0), counts.get("waived", 0)),
+        summary=summary,
         risks=risks, charts=charts,
         scope=build_scope(inventory, pack, bundle, findings, facts, results.now,
                           results.inventory_sha256, results.unlisted_stores),
