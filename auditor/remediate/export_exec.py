@@ -20,10 +20,16 @@ from auditor.collect.share_write_preflight import open_lync
 from auditor.connect.winrm_transport import Failure, _FailedError, scrub, transport_failure
 from auditor.evidence import ObservationStatus
 from auditor.inventory import LoadedInventory
-from auditor.probes.catalogue import load_catalogue
 from auditor.remediate.execute import Result, now_utc
 from auditor.remediate.journal import Journal
-from auditor.remediate.lync_exec import SYNC, shown, sync_status, values_for, written_path
+from auditor.remediate.lync_exec import (
+    SYNC,
+    probe,
+    shown,
+    sync_status,
+    values_for,
+    written_path,
+)
 from auditor.remediate.model import PlannedAction
 from auditor.remediate.record import ActionOutcome, ActionRun, ExecutedStatement, ExportFile
 
@@ -108,8 +114,7 @@ def _call(session: Session, name: str, values: Mapping[str, str | bytes],
 def read_back(session: Session, share: str, path: str, *, config: bool = True) -> ExportFile:
     """The file as the audit's config_exports probe lists it on the share: a configuration
     export must hold DocItemSet.xml, any other export at least one entry (BR-011's test)."""
-    probe = next(p for p in load_catalogue().powershell if p.name == LISTING_PROBE)
-    rows = session.run(Task(probe, "deployment", {"Path": share}))
+    rows = session.run(Task(probe(LISTING_PROBE), "deployment", {"Path": share}))
     if isinstance(rows, Failure):
         return ExportFile(path=path, found=False, verified=False)
     row = next((r for r in rows if str(r.get("FullName") or "").lower() == path.lower()), None)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from auditor.collect.lync_plan import Task
 from auditor.collect.lync_session import Session
 from auditor.connect.winrm_transport import Failure
-from auditor.probes.catalogue import load_catalogue
+from auditor.probes.catalogue import PsProbe, load_catalogue
 from auditor.remediate.lync_plan import BYTES
 from auditor.remediate.model import Statement
 
@@ -19,6 +20,13 @@ STATUS_PROBE = "backup_service_status"
 SYNC = "backup_service_sync"
 EXPORT_BAD = frozenset({"errorstate", "nonsteadystate"})
 PATH_PARAMETERS = ("FileName", "LiteralPath")
+
+
+@cache
+def probe(name: str) -> PsProbe:
+    """One of the audit's PowerShell probes (the catalogue is read once per process: each
+    action reads its artifact back with one)."""
+    return next(p for p in load_catalogue().powershell if p.name == name)
 
 
 def returned_bytes(outputs: Sequence[Any]) -> bytes | None:
@@ -61,8 +69,7 @@ def written_path(parameters: Mapping[str, str]) -> str:
 def sync_status(session: Session, pool: str) -> tuple[list[str], str | None]:
     """Get-CsBackupServiceStatus -PoolFqdn again (the audit's probe): each module's
     Export/Import state, and what is still out of sync (None when nothing is)."""
-    probe = next(p for p in load_catalogue().powershell if p.name == STATUS_PROBE)
-    rows = session.run(Task(probe, pool, {"PoolFqdn": pool}))
+    rows = session.run(Task(probe(STATUS_PROBE), pool, {"PoolFqdn": pool}))
     if isinstance(rows, Failure):
         return [], f"Get-CsBackupServiceStatus -PoolFqdn {pool} failed: {rows.message}"
     states: list[str] = []

@@ -26,6 +26,9 @@ from auditor.evidence import read_bundle, write_bundle
 from auditor.inventory import LoadedInventory
 from auditor.lab.winrm.exports import ExportFaults, ExportShare
 from auditor.lab.winrm.lync import LyncLab
+from auditor.remediate.export_exec import export_queue
+from auditor.remediate.journal import Journal
+from auditor.remediate.model import PlannedAction, read_plan
 from auditor.results import write_results
 from tests.integration.lync_fixtures import (
     CANARY_PASSWORD,
@@ -46,6 +49,7 @@ POOLS = ("lyncbne.fabrikam.com", "lyncchi.fabrikam.com")
 OUT_OF_SYNC = "lyncchi.fabrikam.com"
 AGE = "1000000"  # hours: the drifted estate's SQL evidence was recorded long ago
 STORE_LOG = "FileStore-robocopy-today.log"  # the admin's own file store copy (manual item)
+RUN_ID = "20261203T090000Z-lab"
 HOSTILE = "x'; $(Remove-Item -Recurse C:\\) `n\" ; `$env:PATH"
 
 
@@ -232,36 +236,34 @@ def test_a_denied_export_is_reported_on_its_action_and_nothing_is_called_fixed(
 
 def test_hostile_values_reach_powershell_only_as_bound_values_and_an_error_is_reported(
         estate: Estate, tmp_path: Path) -> None:
-    # a plan edited by hand: hostile values in a Response Group export and the sync
-    plan = _plan(estate)
-    rgs = next(a for a in plan["actions"] if a["action"] == "export_rgs")
-    sync = next(a for a in plan["actions"] if a["action"] == "backup_service_sync")
+    # a plan edited by hand: hostile values in a Response Group export and the sync, run by
+    # the Lync queue apply uses (the whole apply, with its exit code, is tested above)
+    plan = read_plan(estate.plan)
+    rgs = next(a for a in plan.actions if a.action == "export_rgs")
+    sync = next(a for a in plan.actions if a.action == "backup_service_sync")
     name = f"{UNC}\\CsRgs-a'b\"c;d$(Get-Date)`e-{{run}}.zip"
-    rgs["statements"][0]["parameters"] = {"Source": f"service:ApplicationServer:{HOSTILE}",
-                                          "FileName": name}
-    sync["statements"][0]["parameters"] = {"PoolFqdn": HOSTILE}
-    plan["actions"] = [rgs, sync]
-    edited = tmp_path / "plan.json"
-    edited.write_text(json.dumps(plan), encoding="utf-8")
+    hostile = [_with(rgs, {"Source": f"service:ApplicationServer:{HOSTILE}", "FileName": name}),
+               _with(sync, {"PoolFqdn": HOSTILE})]
     estate.lab.backup_sync.faults.error = "The Lync Backup Service is not running on the pool."
-    code, record, output = estate.apply(edited, tmp_path / "run", "--apply", "--yes")
-    assert record is not None, output
+    runs = export_queue(estate.loaded, hostile, Journal(tmp_path / "journal.jsonl"), RUN_ID,
+                        interactive=False, timeout=None, stopped=lambda: False)
     (sent_rgs,) = estate.sent("Export-CsRgsConfiguration")
-    run_id = record["run_id"]
     assert sent_rgs == {"Source": f"service:ApplicationServer:{HOSTILE}",
-                        "FileName": name.replace("{run}", run_id), "ErrorAction": "Stop"}
+                        "FileName": name.replace("{run}", RUN_ID), "ErrorAction": "Stop"}
     assert estate.sent("Invoke-CsBackupServiceSync") == [
         {"PoolFqdn": HOSTILE, "ErrorAction": "Stop"}]
-    runs = {r["action"]: r for r in record["actions"]}
-    assert runs["export_rgs"]["outcome"] == "succeeded"
-    assert runs["backup_service_sync"]["outcome"] == "failed"
-    assert "The Lync Backup Service is not running on the pool." in \
-        runs["backup_service_sync"]["reason"]
+    # the file the value names, written as named: nothing in it was run
+    assert (estate.folder / name.rsplit("\\", 1)[1].replace("{run}", RUN_ID)).is_file()
+    assert [r.outcome.value for r in runs] == ["succeeded", "failed"]
+    assert "The Lync Backup Service is not running on the pool." in runs[1].reason
+    assert runs[1].statements[0].parameters == {"PoolFqdn": HOSTILE}
     assert estate.lab.backup_sync.out_of_sync == {OUT_OF_SYNC}
-    dr001 = [c for c in record["verification"]["findings"] if c["rule_id"] == "DR-001"]
-    assert len(dr001) == 2
-    assert all(c["verdict"] == "still failing" for c in dr001)
-    assert code == 1
+
+
+def _with(action: PlannedAction, values: dict[str, str]) -> PlannedAction:
+    (stmt,) = action.statements
+    return action.model_copy(update={"statements": [stmt.model_copy(
+        update={"parameters": values})]})
 
 
 def test_preflight_test_writes_to_the_export_share_and_removes_the_file(
