@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.checks.lync import _sync_state, cms_pools
+from auditor.evidence import EvidenceBundle
 from auditor.facts import Known
 from auditor.facts.lync import LyncFacts
 from auditor.findings import Finding
@@ -31,6 +32,9 @@ RGS_NAME = "CsRgs-{pool}-{run}.zip"
 USER_DATA_NAME = "CsUserData-{pool}-{run}.zip"
 ESTIMATED_SECONDS = {"export_user_data": 300}
 DEADLINE_SECONDS = {"export_user_data": 1800, "backup_service_sync": 900}
+LYNC_RULES = frozenset({"BR-011", "DR-001"})
+SYNC = "backup_service_sync"
+FILE_STORES = "lync:file_stores:deployment"
 KINDS = (("lis", "export_lis"), ("rgs", "export_rgs"), ("user_data", "export_user_data"))
 STAMP = "$(Get-Date -Format yyyyMMdd)"
 HOP = ("a second hop, so the remediation credential must be delegable to the share (CredSSP "
@@ -44,6 +48,21 @@ class LyncPlan:
     actions: list[PlannedAction] = field(default_factory=list)
     manual: str | None = None
     step: str | None = None  # the checklist step when it is not the catalogue's
+
+
+def file_stores(bundle: EvidenceBundle) -> list[str]:
+    """The file stores' UNC paths the audit read (Get-CsService -FileStore), if it did."""
+    return [str(r.get("UncPath")) for o in bundle.observations
+            if o.id.lower() == FILE_STORES and o.ok for r in o.data if r.get("UncPath")]
+
+
+def lync_actions(inventory: Inventory, catalogue: Catalogue, finding: Finding,
+                 lync: LyncFacts, stores: Sequence[str]) -> LyncPlan:
+    """The plan for a BR-011 finding (on the export share) or a DR-001 finding (on a pool)."""
+    if finding.rule_id == "BR-011":
+        return exports_plan(inventory, catalogue, finding, stores)
+    synced = sync_plan(inventory, catalogue.action(SYNC), finding, lync)
+    return LyncPlan(manual=synced) if isinstance(synced, str) else LyncPlan(synced)
 
 
 def _powershell(action: Action, finding: Finding, host: str, key: str,

@@ -16,7 +16,7 @@ from auditor.findings import Finding, Status, SubjectType
 from auditor.inventory import LoadedInventory, SqlInstance
 from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
 from auditor.remediate.export_plan import export_action
-from auditor.remediate.lync_plan import LyncPlan, exports_plan, merge, sync_plan
+from auditor.remediate.lync_plan import LYNC_RULES, file_stores, lync_actions, merge
 from auditor.remediate.model import FindingRef, ManualItem, Plan, PlannedAction, Statement
 from auditor.remediate.queues import ordered
 from auditor.remediate.restore_plan import (
@@ -46,8 +46,6 @@ BACKUP_TYPE = {"backup_database": "D", "backup_log": "L"}
 RESTORE_RULES = frozenset({"BR-060"})
 FULL_ACTIONS = ("start_backup_job", "backup_database")
 EXPORT = "export_configuration"
-SYNC = "backup_service_sync"
-FILE_STORES = "lync:file_stores:deployment"
 
 
 @dataclass
@@ -85,9 +83,7 @@ class Planner:
         self.adhoc = adhoc
         facts = derive_facts(bundle, loaded.inventory, results.now)
         self.lync = facts.lync
-        self.file_stores = [str(r.get("UncPath")) for o in bundle.observations
-                            if o.id.lower() == FILE_STORES and o.ok for r in o.data
-                            if r.get("UncPath")]
+        self.file_stores = file_stores(bundle)
         self.instances = {i.instance.server_name.lower(): i for i in facts.instances}
         self._actions = {a.name: a for a in catalogue.actions}
         self._destinations: dict[str, str | None] = {}
@@ -138,8 +134,12 @@ class Planner:
         entry = self.catalogue.rules.get(finding.rule_id)
         if entry is None:
             return
-        if finding.rule_id in ("BR-011", "DR-001"):
-            self._place_lync(finding, entry, manual)
+        if finding.rule_id in LYNC_RULES:
+            lync = lync_actions(self.loaded.inventory, self.catalogue, finding, self.lync,
+                                self.file_stores)
+            merge(self._exports, lync.actions)
+            if lync.manual is not None:
+                manual.append(self._manual(finding, entry, lync.manual, lync.step))
             return
         if EXPORT in entry.actions and finding.subject.type is SubjectType.SHARE:
             made = export_action(self.loaded.inventory, self._actions[EXPORT], finding)
@@ -159,18 +159,6 @@ class Planner:
         if not entry.one_run:
             manual.append(self._manual(finding, entry, "one run cannot fix it: it needs the "
                                        "schedule to hold over days"))
-
-    def _place_lync(self, finding: Finding, entry: RuleRemediation,
-                    manual: list[ManualItem]) -> None:
-        inv = self.loaded.inventory
-        if finding.subject.type is SubjectType.SHARE:
-            made = exports_plan(inv, self.catalogue, finding, self.file_stores)
-        else:
-            synced = sync_plan(inv, self._actions[SYNC], finding, self.lync)
-            made = LyncPlan(manual=synced) if isinstance(synced, str) else LyncPlan(synced)
-        merge(self._exports, made.actions)
-        if made.manual is not None:
-            manual.append(self._manual(finding, entry, made.manual, made.step))
 
     def _choose(self, finding: Finding, entry: RuleRemediation) -> _Choice:
         if not entry.actions:
