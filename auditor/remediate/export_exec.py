@@ -24,6 +24,7 @@ from auditor.remediate.execute import Result, now_utc
 from auditor.remediate.journal import Journal
 from auditor.remediate.lync_exec import (
     SYNC,
+    off_catalogue,
     probe,
     shown,
     sync_status,
@@ -58,6 +59,9 @@ def run_export(session: Session, action: PlannedAction, run_id: str,
     then the artifact: the file read back from the share listing, or for a sync the Backup
     Service status read again."""
     result = Result()
+    refused = off_catalogue(action)
+    if refused is not None:
+        return Result(ActionOutcome.REFUSED, refused), None
     previous: list[Any] = []
     for stmt in action.statements:
         values = values_for(stmt, run_id, previous)
@@ -139,23 +143,27 @@ def _entries(value: Any) -> set[str]:
 def export_queue(loaded: LoadedInventory, actions: Sequence[PlannedAction], journal: Journal,
                  run_id: str, *, interactive: bool | None, timeout: int | None,
                  stopped: Callable[[], bool]) -> list[ActionRun]:
-    """The export actions one after the other on their management server; the queue stops at
-    the first that does not succeed (the rest are not_run), as an instance's queue does."""
+    """The Lync actions one after the other on their management server; the queue stops at
+    the first that fails (the rest are not_run; a refusal does not stop it), as an instance's
+    queue does."""
     if not actions:
         return []
     opened = open_lync(loaded, actions[0].instance, interactive=interactive)
     if isinstance(opened, str):
         return [skipped(a, ActionOutcome.FAILED, opened) for a in actions]
     out: list[ActionRun] = []
+    first: ActionRun | None = None  # the first that failed
     try:
         for action in actions:
             if stopped():
                 out.append(skipped(action, ActionOutcome.INTERRUPTED, "interrupted (Ctrl-C)"))
-            elif out and out[-1].outcome is not ActionOutcome.SUCCEEDED:
-                out.append(skipped(action, ActionOutcome.NOT_RUN,
-                                   f"not run: {out[-1].id} ended {out[-1].outcome.value} first"))
+            elif first is not None:
+                out.append(skipped(action, ActionOutcome.NOT_RUN, f"not run: {first.id} "
+                                   f"({first.action}) ended {first.outcome.value} first"))
             else:
                 out.append(_one(opened, action, journal, run_id, timeout))
+                if out[-1].outcome not in (ActionOutcome.SUCCEEDED, ActionOutcome.REFUSED):
+                    first = out[-1]
     finally:
         opened.close()
     return out

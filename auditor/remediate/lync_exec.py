@@ -13,8 +13,9 @@ from auditor.collect.lync_plan import Task
 from auditor.collect.lync_session import Session
 from auditor.connect.winrm_transport import Failure
 from auditor.probes.catalogue import PsProbe, load_catalogue
+from auditor.remediate.catalogue import default_catalogue
 from auditor.remediate.lync_plan import BYTES
-from auditor.remediate.model import Statement
+from auditor.remediate.model import PlannedAction, Statement
 
 STATUS_PROBE = "backup_service_status"
 SYNC = "backup_service_sync"
@@ -27,6 +28,22 @@ def probe(name: str) -> PsProbe:
     """One of the audit's PowerShell probes (the catalogue is read once per process: each
     action reads its artifact back with one)."""
     return next(p for p in load_catalogue().powershell if p.name == name)
+
+
+def off_catalogue(action: PlannedAction) -> str | None:
+    """Why a plan's PowerShell statements are not exactly its action's catalogue steps (the
+    cmdlets, parameter names and switches); None when they are. A plan is data a person
+    reviewed, but only the catalogue's cmdlets ever run from it."""
+    try:
+        steps = default_catalogue().action(action.action).steps
+    except StopIteration:
+        return f"{action.action} is not an action of the catalogue"
+    given = [(s.name, sorted(s.parameters), sorted(s.switches)) for s in action.statements]
+    wanted = [(s.statement, sorted(s.parameters), sorted(s.switches)) for s in steps]
+    if given != wanted:
+        return (f"the plan's statements of {action.action} are not the catalogue's "
+                f"({', '.join(s.statement for s in steps)}): not run")
+    return None
 
 
 def returned_bytes(outputs: Sequence[Any]) -> bytes | None:

@@ -242,7 +242,10 @@ def test_hostile_values_reach_powershell_only_as_bound_values_and_an_error_is_re
     rgs = next(a for a in plan.actions if a.action == "export_rgs")
     sync = next(a for a in plan.actions if a.action == "backup_service_sync")
     name = f"{UNC}\\CsRgs-a'b\"c;d$(Get-Date)`e-{{run}}.zip"
-    hostile = [_with(rgs, {"Source": f"service:ApplicationServer:{HOSTILE}", "FileName": name}),
+    # and a cmdlet swapped in the plan: only the catalogue's cmdlets ever run from a plan
+    swapped = _with(rgs, {"LiteralPath": f"{UNC}\\{STORE_LOG}"}, cmdlet="Remove-Item")
+    hostile = [swapped,
+               _with(rgs, {"Source": f"service:ApplicationServer:{HOSTILE}", "FileName": name}),
                _with(sync, {"PoolFqdn": HOSTILE})]
     estate.lab.backup_sync.faults.error = "The Lync Backup Service is not running on the pool."
     runs = export_queue(estate.loaded, hostile, Journal(tmp_path / "journal.jsonl"), RUN_ID,
@@ -254,16 +257,19 @@ def test_hostile_values_reach_powershell_only_as_bound_values_and_an_error_is_re
         {"PoolFqdn": HOSTILE, "ErrorAction": "Stop"}]
     # the file the value names, written as named: nothing in it was run
     assert (estate.folder / name.rsplit("\\", 1)[1].replace("{run}", RUN_ID)).is_file()
-    assert [r.outcome.value for r in runs] == ["succeeded", "failed"]
-    assert "The Lync Backup Service is not running on the pool." in runs[1].reason
-    assert runs[1].statements[0].parameters == {"PoolFqdn": HOSTILE}
+    assert [r.outcome.value for r in runs] == ["refused", "succeeded", "failed"]
+    assert "not the catalogue's" in runs[0].reason
+    assert estate.sent("Remove-Item") == []
+    assert (estate.folder / STORE_LOG).is_file()
+    assert "The Lync Backup Service is not running on the pool." in runs[2].reason
+    assert runs[2].statements[0].parameters == {"PoolFqdn": HOSTILE}
     assert estate.lab.backup_sync.out_of_sync == {OUT_OF_SYNC}
 
 
-def _with(action: PlannedAction, values: dict[str, str]) -> PlannedAction:
+def _with(action: PlannedAction, values: dict[str, str], cmdlet: str = "") -> PlannedAction:
     (stmt,) = action.statements
     return action.model_copy(update={"statements": [stmt.model_copy(
-        update={"parameters": values})]})
+        update={"parameters": values, "name": cmdlet or stmt.name})]})
 
 
 def test_preflight_test_writes_to_the_export_share_and_removes_the_file(
