@@ -181,10 +181,15 @@ def _one(session: Session, action: PlannedAction, journal: Journal, run_id: str,
     return ActionRun(id=action.id, action=action.action, instance=action.instance,
                      database=action.database, outcome=result.outcome, reason=result.reason,
                      started_at=started, finished_at=finished, statements=result.statements,
-                     messages=result.messages, export=export)
+                     messages=result.messages, export=export, fixes=_fixes(action))
+
+
+def _fixes(action: PlannedAction) -> list[str]:
+    return [f"{f.rule_id}|{f.subject}" for f in action.fixes]
 
 
 def skipped(action: PlannedAction, outcome: ActionOutcome, reason: str) -> ActionRun:
     """An action that did not start."""
     return ActionRun(id=action.id, action=action.action, instance=action.instance,
-                     database=action.database, outcome=outcome, reason=reason)
+                     database=action.database, outcome=outcome, reason=reason,
+                     fixes=_fixes(action))

@@ -107,6 +107,8 @@ class ActionRun(Closed):
     artifacts: list[Artifact] = Field(default_factory=list)
     restore: RestoreTest | None = None
     export: ExportFile | None = None
+    fixes: list[str] = Field(default_factory=list, description="PowerShell actions: the "
+                             "findings (rule|subject) the action was planned to fix")
 
 
 class FindingCheck(Closed):

@@ -55,7 +55,10 @@ def _message(run: ActionRun) -> str:
 
 
 def _mine(run: ActionRun, check: FindingCheck) -> bool:
-    """A finding on the action's database (a restore test runs elsewhere: any instance)."""
+    """A finding on the action's database (a restore test runs elsewhere: any instance); for a
+    Lync action, a finding it was planned to fix."""
+    if run.fixes:
+        return f"{check.rule_id}|{check.subject}" in run.fixes
     subject = check.subject.casefold()
     if not subject.endswith("/" + run.database.casefold()):
         return False

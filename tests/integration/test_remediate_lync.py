@@ -29,6 +29,8 @@ from auditor.lab.winrm.lync import LyncLab
 from auditor.remediate.export_exec import export_queue
 from auditor.remediate.journal import Journal
 from auditor.remediate.model import PlannedAction, read_plan
+from auditor.remediate.record import read_run
+from auditor.report.remediation import remediation_view
 from auditor.results import write_results
 from tests.integration.lync_fixtures import (
     CANARY_PASSWORD,
@@ -208,6 +210,12 @@ def test_the_lync_actions_fix_br011_and_dr001_and_are_verified(estate: Estate,
     assert checks == {("BR-011", SHARE): "fixed",
                       **{("DR-001", f"pool:{p}"): "fixed" for p in POOLS}}
     assert code == 0
+    # the report's run section gives each Lync action the verdicts of what it fixes
+    view = remediation_view(read_run(tmp_path / "run" / "remediation.json"))
+    assert view is not None
+    verdicts = {row.action: row.verdict for row in view.rows}
+    assert verdicts["export_lis"] == "BR-011 fixed"
+    assert verdicts["backup_service_sync"] == "DR-001 fixed, DR-001 fixed"
 
 
 def test_a_denied_export_is_reported_on_its_action_and_nothing_is_called_fixed(
