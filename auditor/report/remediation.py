@@ -81,7 +81,8 @@ def remediation_view(record: RunRecord | None) -> RemediationView | None:
     checks = record.verification.findings if record.verification else []
     day = _day(record)
     rows = tuple(RemediationRow(
-        action=r.action, target=f"{r.instance} / {r.database}", outcome=r.outcome.value,
+        action=r.action, target=f"{r.instance} / {r.database}" if r.database else r.instance,
+        outcome=r.outcome.value,
         outcome_css=_CSS.get(r.outcome.value, "na"), started=_when(r.started_at),
         finished=_when(r.finished_at), message=_message(r), verdict=_verdict(r, checks))
         for r in record.actions)
