@@ -26,17 +26,20 @@ FIX = ("give {account} Modify on {share} (share permission Change, and NTFS: ica
 
 def open_lync(loaded: LoadedInventory, host: str, *,
               interactive: bool | None) -> Session | str:
-    """An open session to the management server with the Lync credential, or why not."""
+    """An open session to the management server with the Lync remediation credential (the
+    audit credential when absent), or why not."""
     access: LyncAccess | None = loaded.inventory.lync
     if access is None:
         return "the inventory has no lync: section"
+    which = "remediation_credential" if access.remediation_credential else "credential"
     try:
-        secret = resolve(access.credential, host, interactive=interactive)
+        secret = resolve(access.remediation_credential or access.credential, host,
+                         interactive=interactive)
     except SecretUnavailableError as exc:
-        return f"no secret: {exc}"
+        return f"lync.{which}: no secret: {exc}"
     session = LyncCollector(interactive=interactive).session(loaded, access, secret, host)
     failure = session.open()
-    return session if failure is None else f"cannot connect: {failure.message}"
+    return session if failure is None else f"lync.{which}: cannot connect: {failure.message}"
 
 
 def _cmdlet(name: str, values: Mapping[str, str]) -> Callable[[Any], None]:
@@ -73,8 +76,8 @@ def share_write_check(loaded: LoadedInventory, *,
         return PreflightCheck(host, CHECK, False, "the inventory names no export_share",
                               fix="add export_share: {unc: ..., host: ...} to the inventory")
     share = inv.export_share.unc.rstrip("\\")
-    account = (inv.lync.credential.username if inv.lync.credential else None) \
-        or "<the Lync remediation account>"
+    credential = inv.lync.remediation_credential or inv.lync.credential
+    account = (credential.username if credential else None) or "<the Lync remediation account>"
     fix = FIX.format(account=account, share=share, host=host,
                      share_host=inv.export_share.host or share.lstrip("\\").split("\\")[0])
     opened = open_lync(loaded, host, interactive=interactive)

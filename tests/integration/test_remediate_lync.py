@@ -303,3 +303,23 @@ def test_preflight_test_writes_to_the_export_share_and_removes_the_file(
     assert "(OI)(CI)M" in denied.fix
     assert "cifs/bnebak01.fabrikam.com" in denied.fix
     assert [p.name for p in estate.folder.iterdir()] == [STORE_LOG]
+
+
+def test_the_lync_remediation_credential_is_the_one_used(estate: Estate,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the audit credential works; a remediation credential with another password is used
+    # instead, and the endpoint refuses it
+    assert estate.loaded.inventory.lync is not None
+    audit = estate.loaded.inventory.lync.credential
+    assert audit is not None
+    other = audit.model_copy(update={"name": "R18_LYNC_REMEDIATION_PASSWORD"})
+    monkeypatch.setenv("R18_LYNC_REMEDIATION_PASSWORD", "not-the-password")
+    lync = estate.loaded.inventory.lync.model_copy(update={"remediation_credential": other})
+    loaded = estate.loaded.model_copy(update={"inventory": estate.loaded.inventory.model_copy(
+        update={"lync": lync})})
+    check = share_write_check(loaded, interactive=False)
+    assert check is not None
+    assert not check.ok
+    assert check.detail.startswith("lync.remediation_credential: cannot connect")
+    assert "not-the-password" not in check.detail
+    assert estate.sent("Set-Content") == []
