@@ -276,6 +276,10 @@ class LyncAccess(Model):
     allow_basic_over_http: bool = Field(default=False, description="explicit opt-in, shown in "
                                         "the report")
     credential: Credential | None = None
+    remediation_credential: Credential | None = Field(
+        default=None, description="the account `auditor remediate apply` runs the Export-Cs* "
+        "and Invoke-CsBackupServiceSync cmdlets with (the audit account stays read-only); the "
+        "audit credential when absent")
     command_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 120
     connect_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 15
 

@@ -147,7 +147,8 @@ def _dry_run(plan: Plan) -> None:
     out.print(f"dry run: nothing is sent to any server (add --apply to run); plan "
               f"{plan_sha256(plan)[:16]}", markup=False)
     for a in plan.actions:
-        out.print(f"\n{a.id} {a.action} on {a.instance} / {a.database} "
+        where = f"{a.instance} / {a.database}" if a.database else a.instance
+        out.print(f"\n{a.id} {a.action} on {where} "
                   f"({'full: backup window' if a.full_backup else 'any time'}; "
                   f"deadline {a.deadline_seconds}s)", markup=False)
         for stmt in a.statements:

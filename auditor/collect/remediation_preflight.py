@@ -9,6 +9,7 @@ from typing import Any
 import pyodbc
 
 from auditor.collect.base import PreflightCheck
+from auditor.collect.share_write_preflight import share_write_check
 from auditor.connect.credentials import SecretUnavailableError, resolve
 from auditor.connect.sql import (
     ConnectionStringError,
@@ -62,7 +63,8 @@ def preflight_remediation(loaded: LoadedInventory, *, interactive: bool | None =
     if inv.servers or inv.pools or inv.lync is not None:
         checks.append(PreflightCheck("Lync", CHECK_LYNC, True, LYNC_ADVICE, fix=LYNC_FIX,
                                      advisory=True))
-    return checks
+    written = share_write_check(loaded, interactive=interactive)
+    return checks if written is None else [*checks, written]
 
 
 def lync_databases(inst: SqlInstance) -> list[str]:

@@ -43,6 +43,7 @@ class Step(Closed):
 
     statement: NonEmpty
     compressed: str | None = None
+    switches: list[NonEmpty] = []  # PowerShell switch parameters (add_parameter(name, True))
     parameters: list[NonEmpty]
 
 
@@ -127,7 +128,7 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
                 raise ConfigurationError(f"{path}: {rule_id} names unknown action {name!r}")
     for action in catalogue.actions:
         if action.kind is ActionKind.POWERSHELL:
-            continue  # cmdlets, sent with add_cmdlet/add_parameter (remediate/lync_exec.py)
+            continue  # cmdlets, sent with add_cmdlet/add_parameter (remediate/export_exec.py)
         for step in action.steps:
             for name in filter(None, (step.statement, step.compressed)):
                 if not statement_path(name, Dialect.TSQL).is_file():

@@ -26,9 +26,10 @@ def is_powershell(action: PlannedAction) -> bool:
     return action.method == "powershell"
 
 
-def template(cmdlet: str, parameters: list[str]) -> str:
+def template(cmdlet: str, parameters: list[str], switches: list[str] | None = None) -> str:
     """How the plan shows a cmdlet call: the values are sent apart, with add_parameter."""
-    return " ".join([cmdlet, *(f"-{p} ${p}" for p in parameters), "-ErrorAction Stop"])
+    return " ".join([cmdlet, *(f"-{s}" for s in switches or []),
+                     *(f"-{p} ${p}" for p in parameters), "-ErrorAction Stop"])
 
 
 def export_action(inventory: Inventory, action: Action, finding: Finding) -> PlannedAction | str:

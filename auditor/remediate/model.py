@@ -40,6 +40,8 @@ class Statement(Closed):
     text: str
     parameters: dict[str, str] = Field(description="bound in this order; `{run}` in a value is "
                                        "replaced by the apply run's id (a unique file per run)")
+    switches: list[str] = Field(default_factory=list, description="PowerShell only: switch "
+                                "parameters, sent with add_parameter(name, True)")
 
 
 class PlannedAction(Closed):

@@ -16,6 +16,7 @@ from auditor.findings import Finding, Status, SubjectType
 from auditor.inventory import LoadedInventory, SqlInstance
 from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
 from auditor.remediate.export_plan import export_action
+from auditor.remediate.lync_plan import LYNC_RULES, file_stores, lync_actions, merge
 from auditor.remediate.model import FindingRef, ManualItem, Plan, PlannedAction, Statement
 from auditor.remediate.queues import ordered
 from auditor.remediate.restore_plan import (
@@ -81,6 +82,8 @@ class Planner:
         self.catalogue = catalogue
         self.adhoc = adhoc
         facts = derive_facts(bundle, loaded.inventory, results.now)
+        self.lync = facts.lync
+        self.file_stores = file_stores(bundle)
         self.instances = {i.instance.server_name.lower(): i for i in facts.instances}
         self._actions = {a.name: a for a in catalogue.actions}
         self._destinations: dict[str, str | None] = {}
@@ -130,6 +133,13 @@ class Planner:
                manual: list[ManualItem]) -> None:
         entry = self.catalogue.rules.get(finding.rule_id)
         if entry is None:
+            return
+        if finding.rule_id in LYNC_RULES:
+            lync = lync_actions(self.loaded.inventory, self.catalogue, finding, self.lync,
+                                self.file_stores)
+            merge(self._exports, lync.actions)
+            if lync.manual is not None:
+                manual.append(self._manual(finding, entry, lync.manual, lync.step))
             return
         if EXPORT in entry.actions and finding.subject.type is SubjectType.SHARE:
             made = export_action(self.loaded.inventory, self._actions[EXPORT], finding)
@@ -207,12 +217,13 @@ class Planner:
             return _Choice(None, f"automated action {', '.join(names)} is not implemented yet")
         return _Choice(None, "no automated action fits this subject")
 
-    def _manual(self, finding: Finding, entry: RuleRemediation, reason: str) -> ManualItem:
+    def _manual(self, finding: Finding, entry: RuleRemediation, reason: str,
+                step: str | None = None) -> ManualItem:
         subject = finding.subject
         names = _Names(name=subject.name, instance=subject.instance or subject.name,
                        host=subject.host or "", pool=subject.pool or "", site=subject.site or "")
         return ManualItem(finding=ref(finding), role=entry.manual.role,
-                          step=entry.manual.step.format_map(names),
+                          step=step or entry.manual.step.format_map(names),
                           evidence=entry.manual.evidence, reason=reason)
 
     def _finish(self, draft: _Draft) -> PlannedAction:

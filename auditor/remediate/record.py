@@ -86,7 +86,9 @@ class ExportFile(Closed):
     length: int = 0
     is_zip: bool = False
     has_doc_item_set: bool = False
-    verified: bool = Field(description="on the share, non-empty, a ZIP holding DocItemSet.xml")
+    entries: int = Field(default=0, description="how many entries the ZIP holds")
+    verified: bool = Field(description="on the share, non-empty, a ZIP holding DocItemSet.xml "
+                           "(a configuration export) or at least one entry (the others)")
 
 
 class ActionRun(Closed):
@@ -105,6 +107,8 @@ class ActionRun(Closed):
     artifacts: list[Artifact] = Field(default_factory=list)
     restore: RestoreTest | None = None
     export: ExportFile | None = None
+    fixes: list[str] = Field(default_factory=list, description="PowerShell actions: the "
+                             "findings (rule|subject) the action was planned to fix")
 
 
 class FindingCheck(Closed):

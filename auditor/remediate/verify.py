@@ -11,11 +11,11 @@ from auditor.collect.base import CollectContext
 from auditor.collect.lync_collector import LyncCollector
 from auditor.collect.sql import SqlCollector
 from auditor.evidence import EvidenceBundle, Observation
-from auditor.findings import Status
+from auditor.findings import Finding, Status
 from auditor.inventory import LoadedInventory
 from auditor.pipeline import Toolkit
 from auditor.probes.catalogue import load_catalogue
-from auditor.remediate.model import Plan
+from auditor.remediate.model import FindingRef, Plan, PlannedAction
 from auditor.remediate.record import (
     ActionOutcome,
     ActionRun,
@@ -29,7 +29,10 @@ RECOLLECTED = "recollected"
 
 
 EXPORT_PROBE = "config_exports"
-POWERSHELL_ACTIONS = frozenset({"export_configuration"})
+SYNC_PROBES = ("backup_service_status", "pool_backup_relationship")
+SYNC = "backup_service_sync"
+POWERSHELL_ACTIONS = frozenset({"export_configuration", "export_lis", "export_rgs",
+                                "export_user_data", SYNC})
 
 
 def touched(runs: list[ActionRun]) -> list[str]:
@@ -44,13 +47,21 @@ def exporters(runs: list[ActionRun]) -> list[str]:
                    and r.action in POWERSHELL_ACTIONS}, key=str.lower)
 
 
-def recollect_exports(loaded: LoadedInventory, interactive: bool | None = False
-                      ) -> list[Observation]:
-    """The export share listing again (the config_exports probe, nothing else), through the
-    Lync collector the audit uses."""
+def lync_probes(runs: list[ActionRun]) -> set[str]:
+    """What the started PowerShell actions changed: the share listing (exports), the Backup
+    Service status and pairing (syncs)."""
+    started = {r.action for r in runs if r.started_at is not None}
+    probes = {EXPORT_PROBE} if started & (POWERSHELL_ACTIONS - {SYNC}) else set()
+    return probes | (set(SYNC_PROBES) if SYNC in started else set())
+
+
+def recollect_exports(loaded: LoadedInventory, interactive: bool | None = False,
+                      probes: frozenset[str] = frozenset({EXPORT_PROBE})) -> list[Observation]:
+    """The export share listing (and, after a sync, the pools' Backup Service status) again,
+    those probes and nothing else, through the Lync collector the audit uses."""
     catalogue = load_catalogue()
     scoped_catalogue = catalogue.model_copy(update={"powershell": [
-        p for p in catalogue.powershell if p.name == EXPORT_PROBE]})
+        p for p in catalogue.powershell if p.name in probes]})
     scoped = loaded.model_copy(update={"inventory": loaded.inventory.model_copy(
         update={"servers": []})})
     context = CollectContext(inventory=scoped, started_at=dt.datetime.now(dt.UTC))
@@ -90,9 +101,10 @@ def verify(toolkit: Toolkit, loaded: LoadedInventory, plan: Plan, bundle: Eviden
     answered = _answered(fresh)
     hosts = exporters(runs)
     if hosts:
-        listing = recollect_exports(loaded)
+        probes = frozenset(lync_probes(runs))
+        listing = recollect_exports(loaded, probes=probes)
         fresh += listing
-        if any(o.probe == EXPORT_PROBE and o.ok for o in listing):
+        if any(o.probe in probes and o.ok for o in listing):
             answered |= {h.lower() for h in hosts}
     after: Results | None = None
     if fresh:
@@ -109,29 +121,33 @@ def verify(toolkit: Toolkit, loaded: LoadedInventory, plan: Plan, bundle: Eviden
 
 def _judge(plan: Plan, after: Results | None, answered: set[str],
            runs: dict[str, ActionRun]) -> list[FindingCheck]:
+    """One check per finding the plan meant to fix, over every action that fixes it (BR-011's
+    exports, both sides of a DR-001 pairing)."""
     now = {(f.rule_id, f.subject.id): f for f in (after.findings if after else [])}
-    out: list[FindingCheck] = []
+    meant: dict[tuple[str, str], tuple[FindingRef, list[PlannedAction]]] = {}
     for action in plan.actions:
         for ref in action.fixes:
-            found = now.get((ref.rule_id, ref.subject))
-            if action.instance.lower() not in answered or found is None:
-                out.append(FindingCheck(rule_id=ref.rule_id, subject=ref.subject,
-                                        before=ref.status, after=None,
-                                        verdict=FindingVerdict.COULD_NOT_VERIFY,
-                                        reason="its instance was not re-collected, or did "
-                                        "not answer"))
-                continue
-            verdict = (FindingVerdict.FIXED if found.status is Status.PASS
-                       else FindingVerdict.COULD_NOT_VERIFY if found.status is Status.ERROR
-                       else FindingVerdict.STILL_FAILING)
-            reason = found.message
-            run = runs.get(action.id)
-            if verdict is FindingVerdict.FIXED and run is not None \
-                    and run.outcome is not ActionOutcome.SUCCEEDED:
-                # e.g. a restore whose copy failed DBCC CHECKDB: the rule's evidence is there,
-                # the test failed; never called fixed
-                verdict = FindingVerdict.STILL_FAILING
-                reason = f"the action {run.outcome.value}: {run.reason}"
-            out.append(FindingCheck(rule_id=ref.rule_id, subject=ref.subject, before=ref.status,
-                                    after=found.status.value, verdict=verdict, reason=reason))
-    return out
+            meant.setdefault((ref.rule_id, ref.subject), (ref, []))[1].append(action)
+    return [_check(ref, actions, now.get(key), answered, runs)
+            for key, (ref, actions) in meant.items()]
+
+
+def _check(ref: FindingRef, actions: list[PlannedAction], found: Finding | None,
+           answered: set[str], runs: dict[str, ActionRun]) -> FindingCheck:
+    if found is None or any(a.instance.lower() not in answered for a in actions):
+        return FindingCheck(rule_id=ref.rule_id, subject=ref.subject, before=ref.status,
+                            after=None, verdict=FindingVerdict.COULD_NOT_VERIFY,
+                            reason="its instance was not re-collected, or did not answer")
+    verdict = (FindingVerdict.FIXED if found.status is Status.PASS
+               else FindingVerdict.COULD_NOT_VERIFY if found.status is Status.ERROR
+               else FindingVerdict.STILL_FAILING)
+    reason = found.message
+    run = next((runs[a.id] for a in actions if a.id in runs
+                and runs[a.id].outcome is not ActionOutcome.SUCCEEDED), None)
+    if verdict is FindingVerdict.FIXED and run is not None:
+        # e.g. a restore whose copy failed DBCC CHECKDB: the rule's evidence is there,
+        # the test failed; never called fixed
+        verdict = FindingVerdict.STILL_FAILING
+        reason = f"the action {run.outcome.value}: {run.reason}"
+    return FindingCheck(rule_id=ref.rule_id, subject=ref.subject, before=ref.status,
+                        after=found.status.value, verdict=verdict, reason=reason)

@@ -55,7 +55,10 @@ def _message(run: ActionRun) -> str:
 
 
 def _mine(run: ActionRun, check: FindingCheck) -> bool:
-    """A finding on the action's database (a restore test runs elsewhere: any instance)."""
+    """A finding on the action's database (a restore test runs elsewhere: any instance); for a
+    Lync action, a finding it was planned to fix."""
+    if run.fixes:
+        return f"{check.rule_id}|{check.subject}" in run.fixes
     subject = check.subject.casefold()
     if not subject.endswith("/" + run.database.casefold()):
         return False
@@ -78,7 +81,8 @@ def remediation_view(record: RunRecord | None) -> RemediationView | None:
     checks = record.verification.findings if record.verification else []
     day = _day(record)
     rows = tuple(RemediationRow(
-        action=r.action, target=f"{r.instance} / {r.database}", outcome=r.outcome.value,
+        action=r.action, target=f"{r.instance} / {r.database}" if r.database else r.instance,
+        outcome=r.outcome.value,
         outcome_css=_CSS.get(r.outcome.value, "na"), started=_when(r.started_at),
         finished=_when(r.finished_at), message=_message(r), verdict=_verdict(r, checks))
         for r in record.actions)

@@ -95,7 +95,7 @@ def test_manual_steps_carry_real_names(tmp_path: Path) -> None:
     assert dr060.step.startswith("move the log file of xds on SQLBNE01\\RTC")
     br011 = next(m for m in plan.manual if m.finding.rule_id == "BR-011")
     assert "\\\\fs01.litwareinc.com\\lyncexports" in br011.step
-    assert "not implemented yet" in br011.reason
+    assert "no lync: section" in br011.reason
 
 
 @pytest.mark.parametrize(("path", "why"), [

@@ -23,6 +23,7 @@ from auditor.evidence import EvidenceBundle, ObservationStatus, read_bundle
 from auditor.facts.lync import share_paths
 from auditor.inventory import Inventory, load_inventory
 from auditor.lab.timeshift import delta_to, shift_bundle
+from auditor.lab.winrm.backup_sync import BackupSync
 from auditor.lab.winrm.exports import ExportShare
 from auditor.lab.winrm.lync_access import SCRIPT_CMDLETS, LyncAccess, database_services
 from auditor.lab.winrm.objects import Complex, string_array, to_psobject
@@ -89,6 +90,7 @@ class LyncLab:
         self.faults = LyncFaults()
         self.access = LyncAccess()
         self.exports: ExportShare | None = None  # set to answer Export-Cs* (remediation)
+        self.backup_sync = BackupSync(p.fqdn for p in inventory.pools)  # Invoke-CsBackupServiceSync
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._recorded = {o.id.lower(): o for o in (bundle.observations if bundle else [])
@@ -151,7 +153,11 @@ class LyncLab:
         if not first.is_script and self.exports is not None and self.exports.handles(first.name):
             with self._lock:
                 self.received.append(Received(first.name, "deployment", first.name, params))
-            return self.exports.export(params)
+                return self.exports.export(first.name, params)
+        if not first.is_script and self.backup_sync.handles(first.name):
+            with self._lock:
+                self.received.append(Received(first.name, "deployment", first.name, params))
+                return self.backup_sync.sync(params)
         probe = self._identify(first.name, first.is_script, params)
         target = self._target(probe, params)
         with self._lock:
@@ -264,7 +270,8 @@ class LyncLab:
         if obs.status is not ObservationStatus.OK:
             raise _RefusedError(ErrorSpec(obs.error or f"{probe.name} failed", 0,
                                           f"Recorded{obs.status.value.title()}"))
-        return [shape(probe.name, r, self.local_offset, self.naive_dates) for r in obs.data]
+        rows = self.backup_sync.answer(probe.name, target, obs.data)
+        return [shape(probe.name, r, self.local_offset, self.naive_dates) for r in rows]
 
     def _synthesised(self, probe: str) -> list[dict[str, Any]] | None:
         inv = self.inventory
