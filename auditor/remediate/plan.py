@@ -31,6 +31,7 @@ from auditor.remediate.targets import (
     covering_job,
     destination_for,
     dialect_of,
+    differentials_since_full,
     durations,
     estimate,
     newest_size,
@@ -232,6 +233,8 @@ class Planner:
                       for name in [step.compressed if compress and step.compressed
                                    else step.statement]]
         first = _first(draft)
+        diffs = differentials_since_full(inst, draft.database) \
+            if action.name == "backup_database" else 0
         return PlannedAction(
             id=_draft_id(draft), action=action.name,
             method="agent_job" if draft.job else "adhoc", instance=inst.instance.server_name,
@@ -240,8 +243,8 @@ class Planner:
             destination=dest, job_name=draft.job, full_backup=kind == "D",
             estimated_seconds=estimated, deadline_seconds=deadline,
             estimated_bytes=newest_size(inst, draft.database, kind) if dest else 0,
-            impact=action.impact,
-            risk=action.risk, notes=_notes(action.name, draft))
+            resets_differential_base=diffs > 0, impact=action.impact,
+            risk=action.risk, notes=_notes(action.name, draft, diffs))
 
 
     def _finish_restore(self, draft: _Draft, target: SqlInstance) -> PlannedAction:
@@ -293,10 +296,17 @@ def _state(inst: InstanceFacts, database: str) -> str | None:
     return None
 
 
-def _notes(name: str, draft: _Draft) -> list[str]:
+def _notes(name: str, draft: _Draft, diffs: int = 0) -> list[str]:
     if name == "backup_database":
-        return ["a normal (not copy-only) full: it resets the differential base of "
-                f"{draft.database}, and a copy-only full would not satisfy BR-001"]
+        notes = ["a normal (not copy-only) full: it resets the differential base of "
+                 f"{draft.database}, and a copy-only full would not satisfy BR-001"]
+        if diffs:
+            notes.append(f"{draft.database} has {diffs} differential backup(s) since its last "
+                         "full: after this full the next differential is relative to it, so "
+                         "the admin's own differential chain restarts here (restore its "
+                         "differentials only on top of the full before); apply refuses this "
+                         "action unless --allow-diff-base-reset")
+        return notes
     if name == "start_backup_job":
         return [f"the job {draft.job!r} backs up every database it covers, to its own "
                 "destination"]

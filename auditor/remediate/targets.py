@@ -152,3 +152,14 @@ def newest_size(inst: InstanceFacts, database: str, backup_type: str) -> int:
     sets = [b for b in inst.backups.value if b.database_name.lower() == database.lower()
             and b.type == backup_type and not b.is_copy_only]
     return max(sets, key=lambda b: b.finished_at).size_bytes if sets else 0
+
+
+def differentials_since_full(inst: InstanceFacts, database: str) -> int:
+    """Differential backups (type I) of the database newer than its newest normal full: the
+    admin's differential chain that a new normal full would restart."""
+    if not isinstance(inst.backups, Known):
+        return 0
+    mine = [b for b in inst.backups.value if b.database_name.lower() == database.lower()]
+    fulls = [b.finished_at for b in mine if b.type == "D" and not b.is_copy_only]
+    base = max(fulls, default=None)
+    return sum(1 for b in mine if b.type == "I" and (base is None or b.finished_at > base))

@@ -1,0 +1,134 @@
+"""SQL remediation guards on one drifted estate, audited once: an Agent job already running is
+waited for and judged, never started twice; a full that would reset a differential base needs
+--allow-diff-base-reset; a hostile database name reaches the server only as a bound value
+(PostgreSQL's own statement log shows it)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.lab.cluster import LabCluster
+from tests.integration.remedkit import Estate, apply, audit, make_estate, plan
+
+pytestmark = pytest.mark.pg
+
+BNE, CHI2 = "SQLBNE01\\RTC", "SQLCHI02\\RTC"
+JOB = "DatabaseBackup - USER_DATABASES - FULL"
+DIFF = "\\\\chibak01.litwareinc.com\\sql\\SQLCHI02$RTC\\model\\DIFF\\model_DIFF.bak"
+
+
+@dataclass(frozen=True)
+class Audited:
+    """The estate and its one audit."""
+
+    estate: Estate
+    results: Path
+    bundle: Path
+    folder: Path
+
+    def plan(self, name: str, *args: str) -> Path:
+        """A plan of this audit."""
+        path = self.folder / f"{name}.json"
+        made = plan(self.estate, self.results, self.bundle, path, *args)
+        assert made.exit_code == 0, made.output
+        return path
+
+    def apply(self, plan_path: Path, out: str, *args: str) -> tuple[int, dict[str, Any]]:
+        """`apply --apply --yes --outside-window`: (exit code, remediation.json)."""
+        ran = apply(self.estate, plan_path, self.bundle, self.folder / out, "--apply", "--yes",
+                    "--outside-window", *args)
+        record: dict[str, Any] = json.loads((self.folder / out / "remediation.json").read_text())
+        return ran.exit_code, record
+
+
+@pytest.fixture(scope="module")
+def audited(lab: LabCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
+    folder = tmp_path_factory.mktemp("sqlguards")
+    estate = make_estate(lab, folder, "remguard", source="drifted")
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in estate.lab.env.items():
+            patch.setenv(key, value)
+        # the admin's own differential of SQLCHI02's model, newer than its last full
+        estate.sql(CHI2, "SELECT lab.record_backup('model', 'I', ?, true, false)", (DIFF,))
+        _, bundle, results = audit(estate, folder)
+        yield Audited(estate, results, bundle, folder)
+
+
+def _journal_started(path: Path, seconds: float = 30.0) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        lines = path.read_text().splitlines() if path.is_file() else []
+        if any(json.loads(line)["event"] == "start" for line in lines):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the action never started")
+
+
+def test_a_running_job_is_waited_for_and_judged_not_started_twice(audited: Audited) -> None:
+    estate = audited.estate
+    plan_path = audited.plan("job", "--rule", "BR-001", "--subject",
+                             f"database:{BNE}/rgsconfig")
+    planned = json.loads(plan_path.read_text())["actions"]
+    assert [(a["action"], a["job_name"]) for a in planned] == [("start_backup_job", JOB)]
+    history = estate.sql(BNE, "SELECT max(instance_id) FROM dbo.sysjobhistory")[0][0]
+    # the Agent started the job on its schedule; it finishes while apply waits
+    estate.sql(BNE, "SELECT lab.begin_job(?)", (JOB,))
+    journal = audited.folder / "job-run" / "journal.jsonl"
+
+    def finish_later() -> None:
+        _journal_started(journal)
+        time.sleep(1.5)  # apply has seen it running and is polling its outcome
+        estate.sql(BNE, "SELECT lab.finish_job(?)", (JOB,))
+
+    finisher = threading.Thread(target=finish_later, daemon=True)
+    finisher.start()
+    code, record = audited.apply(plan_path, "job-run")
+    finisher.join(30)
+    assert code == 0, record
+    action = record["actions"][0]
+    assert action["outcome"] == "succeeded", action
+    assert any("was already running" in m for m in action["messages"])
+    assert action["statements"] == []  # sp_start_job was never sent
+    assert estate.sql(BNE, "SELECT count(*) FROM lab.agent_request")[0][0] == 0
+    outcomes = estate.sql(BNE, "SELECT count(*) FROM dbo.sysjobhistory WHERE step_id = 0 "
+                          "AND instance_id > ?", (history,))
+    assert outcomes[0][0] == 1  # one run: the scheduled one
+    assert [a["type"] for a in action["artifacts"]] == ["D"]
+    verdicts = {(c["rule_id"], c["subject"]): c["verdict"]
+                for c in record["verification"]["findings"]}
+    assert verdicts[("BR-001", f"database:{BNE}/rgsconfig")] == "fixed"
+
+
+def test_a_full_that_resets_a_differential_base_needs_the_flag(audited: Audited) -> None:
+    estate = audited.estate
+    plan_path = audited.plan("diff", "--rule", "BR-004", "--subject", f"database:{CHI2}/model")
+    (planned,) = json.loads(plan_path.read_text())["actions"]
+    assert (planned["action"], planned["resets_differential_base"]) == ("backup_database", True)
+    assert any("1 differential backup(s) since its last full" in n and
+               "--allow-diff-base-reset" in n for n in planned["notes"])
+    dry = apply(estate, plan_path, audited.bundle, audited.folder / "diff-dry")
+    assert "resets the differential base: needs --allow-diff-base-reset" in dry.output
+    fulls = "SELECT count(*) FROM dbo.backupset WHERE database_name = 'model' AND type = 'D'"
+    before = estate.sql(CHI2, fulls)[0][0]
+
+    code, record = audited.apply(plan_path, "diff-refused")
+    assert code == 1
+    (action,) = record["actions"]
+    assert action["outcome"] == "refused"
+    assert "1 differential backup(s) since its last full" in action["reason"]
+    assert "--allow-diff-base-reset" in action["reason"]
+    assert estate.sql(CHI2, fulls)[0][0] == before  # nothing was backed up
+
+    code, record = audited.apply(plan_path, "diff-allowed", "--allow-diff-base-reset")
+    assert code == 0, record
+    assert record["actions"][0]["outcome"] == "succeeded"
+    assert record["options"]["allow_diff_base_reset"] == "True"
+    assert estate.sql(CHI2, fulls)[0][0] == before + 1
