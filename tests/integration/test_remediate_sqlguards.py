@@ -6,6 +6,7 @@ waited for and judged, never started twice; a full that would reset a differenti
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,13 +16,16 @@ from typing import Any
 
 import pytest
 
-from auditor.lab.cluster import LabCluster
+from auditor.inventory import load_inventory
+from auditor.lab.cluster import LabCluster, quote_ident
+from auditor.remediate.targets import backup_file
 from tests.integration.remedkit import Estate, apply, audit, make_estate, plan
 
 pytestmark = pytest.mark.pg
 
 BNE, CHI2 = "SQLBNE01\\RTC", "SQLCHI02\\RTC"
 JOB = "DatabaseBackup - USER_DATABASES - FULL"
+HOSTILE = "Lync']; DROP TABLE dbo.backupset;--\"$(touch /tmp/x)`id`"
 DIFF = "\\\\chibak01.litwareinc.com\\sql\\SQLCHI02$RTC\\model\\DIFF\\model_DIFF.bak"
 
 
@@ -132,3 +136,60 @@ def test_a_full_that_resets_a_differential_base_needs_the_flag(audited: Audited)
     assert record["actions"][0]["outcome"] == "succeeded"
     assert record["options"]["allow_diff_base_reset"] == "True"
     assert estate.sql(CHI2, fulls)[0][0] == before + 1
+
+
+def test_a_hostile_database_name_reaches_the_server_only_as_a_bound_value(
+        audited: Audited) -> None:
+    estate = audited.estate
+    plan_path = audited.plan("hostile", "--rule", "BR-001", "--subject",
+                             f"database:{BNE}/rgsconfig", "--method", "adhoc")
+    estate.sql(BNE, "INSERT INTO sys.databases (name, database_id, state, state_desc, "
+               "recovery_model, recovery_model_desc) VALUES (?, 900, 0, 'ONLINE', 1, 'FULL')",
+               (HOSTILE,))
+    # the reviewed plan, pointed at the hostile database (its file named as the planner names)
+    data = json.loads(plan_path.read_text())
+    (action,) = data["actions"]
+    inst = next(i for i in load_inventory(estate.inventory).inventory.sql_instances
+                if i.server_name == BNE)
+    file = backup_file(action["destination"], inst, HOSTILE, "D")
+    action["database"] = HOSTILE
+    for stmt in action["statements"]:
+        stmt["parameters"] = {k: HOSTILE if k == "database" else file
+                              for k in stmt["parameters"]}
+    plan_path.write_text(json.dumps(data))
+    login = next(r.login.name for r in estate.lab.instances if r.server_name == BNE)
+    database = estate.database(BNE)
+    estate.cluster.execute(f"ALTER ROLE {quote_ident(login)} SET log_statement = 'all'")
+    try:
+        code, record = audited.apply(plan_path, "hostile-run")
+    finally:
+        estate.cluster.execute(f"ALTER ROLE {quote_ident(login)} RESET log_statement")
+    assert record["actions"][0]["outcome"] == "succeeded", record["actions"][0]
+    assert [a["type"] for a in record["actions"][0]["artifacts"]] == ["D"]
+
+    mine = [e for e in _log_entries(estate.cluster.server_log())
+            if f" {login}@{database} " in e.split("\n", 1)[0]]
+    statements = [e for e in mine if "LOG:  execute" in e or "LOG:  statement:" in e]
+    for sent in ("dbo.lab_backup($1, $2, 'D', ", "dbo.lab_restore_verifyonly($1)",
+                 "LOWER(d.name) = LOWER($1)", "md5(lower($1))"):
+        assert any(sent in e for e in statements), sent
+    for part in (HOSTILE, "DROP TABLE", "$(touch", "`id`", "Lync']"):
+        assert not [e for e in statements if part in e], part
+    bound = "'" + HOSTILE.replace("'", "''") + "'"
+    details = [e for e in mine if "DETAIL:  parameters:" in e]
+    # the state, running-backup, differentials, BACKUP and msdb read-back statements
+    assert sum(f"$1 = {bound}" in e for e in details) >= 5
+    assert estate.sql(BNE, "SELECT count(*) FROM dbo.backupset WHERE database_name = ?",
+                      (HOSTILE,))[0][0] == 1
+    assert code in (0, 1)  # the verdicts of rgsconfig's finding do not matter here
+
+
+def _log_entries(text: str) -> list[str]:
+    """Server log entries: a multi-line statement is one entry (continuations are indented)."""
+    entries: list[str] = []
+    for line in text.splitlines():
+        if re.match(r"\d{4}-\d\d-\d\d ", line) or not entries:
+            entries.append(line)
+        else:
+            entries[-1] += "\n" + line
+    return entries
