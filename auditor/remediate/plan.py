@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from auditor import __version__
 from auditor.evidence import EvidenceBundle
 from auditor.facts import InstanceFacts, Known, derive_facts
+from auditor.facts.sql_types import Backup
 from auditor.findings import Finding, Status, SubjectType
 from auditor.inventory import LoadedInventory, SqlInstance
 from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
@@ -28,6 +29,7 @@ from auditor.remediate.restore_plan import (
 from auditor.remediate.selection import Selection, action_id, ref
 from auditor.remediate.targets import (
     backup_file,
+    by_database,
     covering_job,
     destination_for,
     dialect_of,
@@ -87,6 +89,7 @@ class Planner:
         self._destinations: dict[str, str | None] = {}
         self._reasons: dict[str, str] = {}
         self._durations: dict[str, dict[tuple[str, str], list[int]]] = {}
+        self._by_database: dict[str, dict[str, list[Backup]]] = {}
         self._drafts: dict[tuple[str, str, str, str], _Draft] = {}
         self._exports: list[PlannedAction] = []
 
@@ -95,6 +98,12 @@ class Planner:
         if key not in self._durations:
             self._durations[key] = durations(inst)
         return self._durations[key].get((database.lower(), kind), [])
+
+    def _backups(self, inst: InstanceFacts, database: str) -> list[Backup]:
+        key = inst.instance.server_name.lower()
+        if key not in self._by_database:
+            self._by_database[key] = by_database(inst)
+        return self._by_database[key].get(database.lower(), [])
 
     def _destination(self, inst: InstanceFacts) -> tuple[str | None, str]:
         """The instance's ad hoc destination (or None) and why, worked out once."""
@@ -233,7 +242,7 @@ class Planner:
                       for name in [step.compressed if compress and step.compressed
                                    else step.statement]]
         first = _first(draft)
-        diffs = differentials_since_full(inst, draft.database) \
+        diffs = differentials_since_full(self._backups(inst, draft.database)) \
             if action.name == "backup_database" else 0
         return PlannedAction(
             id=_draft_id(draft), action=action.name,
@@ -242,7 +251,8 @@ class Planner:
             fixes=draft.fixes, contributes=draft.contributes, statements=statements,
             destination=dest, job_name=draft.job, full_backup=kind == "D",
             estimated_seconds=estimated, deadline_seconds=deadline,
-            estimated_bytes=newest_size(inst, draft.database, kind) if dest else 0,
+            estimated_bytes=newest_size(self._backups(inst, draft.database), kind)
+            if dest else 0,
             resets_differential_base=diffs > 0, impact=action.impact,
             risk=action.risk, notes=_notes(action.name, draft, diffs))
 
@@ -287,8 +297,7 @@ def _state(inst: InstanceFacts, database: str) -> str | None:
     """Why nothing can act on this database now, or None."""
     if not isinstance(inst.databases, Known):
         return f"the databases of {inst.instance.server_name} could not be read"
-    found = next((d for d in inst.databases.value.values()
-                  if d.name.lower() == database.lower()), None)
+    found = inst.databases.value.get(database.lower())  # keyed by the lower-cased name
     if found is None:
         return f"{database} does not exist on {inst.instance.server_name}"
     if found.state != ONLINE:
