@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 from auditor import __version__
 from auditor.evidence import EvidenceBundle
-from auditor.facts import InstanceFacts, Known, derive_facts
+from auditor.facts import InstanceFacts, derive_facts
 from auditor.facts.sql_types import Backup
 from auditor.findings import Finding, Status, SubjectType
 from auditor.inventory import LoadedInventory, SqlInstance
 from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
 from auditor.remediate.export_plan import export_action
 from auditor.remediate.model import FindingRef, ManualItem, Plan, PlannedAction, Statement
+from auditor.remediate.notes import action_notes, unactionable
 from auditor.remediate.queues import ordered
 from auditor.remediate.restore_plan import (
     AFTER_MARK,
@@ -43,7 +44,6 @@ from auditor.results import Results
 
 __all__ = ["Planner", "Selection", "action_id"]
 
-ONLINE = 0
 BACKUP_TYPE = {"backup_database": "D", "backup_log": "L"}
 RESTORE_RULES = frozenset({"BR-060"})
 FULL_ACTIONS = ("start_backup_job", "backup_database")
@@ -169,7 +169,7 @@ class Planner:
             return self._unimplemented(entry)
         if not inst.instance.connection:
             return _Choice(None, f"{inst.instance.server_name} has no connection string")
-        state = _state(inst, subject.name)
+        state = unactionable(inst, subject.name)
         if state is not None:
             return _Choice(None, state)
         kind = "L" if "backup_log" in entry.actions else "D"
@@ -254,7 +254,7 @@ class Planner:
             estimated_bytes=newest_size(self._backups(inst, draft.database), kind)
             if dest else 0,
             resets_differential_base=diffs > 0, impact=action.impact,
-            risk=action.risk, notes=_notes(action.name, draft, diffs))
+            risk=action.risk, notes=action_notes(action.name, draft.database, draft.job, diffs))
 
 
     def _finish_restore(self, draft: _Draft, target: SqlInstance) -> PlannedAction:
@@ -291,32 +291,3 @@ class _Names(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
-
-
-def _state(inst: InstanceFacts, database: str) -> str | None:
-    """Why nothing can act on this database now, or None."""
-    if not isinstance(inst.databases, Known):
-        return f"the databases of {inst.instance.server_name} could not be read"
-    found = inst.databases.value.get(database.lower())  # keyed by the lower-cased name
-    if found is None:
-        return f"{database} does not exist on {inst.instance.server_name}"
-    if found.state != ONLINE:
-        return f"{database} is {found.state_desc}: bring it online first"
-    return None
-
-
-def _notes(name: str, draft: _Draft, diffs: int = 0) -> list[str]:
-    if name == "backup_database":
-        notes = ["a normal (not copy-only) full: it resets the differential base of "
-                 f"{draft.database}, and a copy-only full would not satisfy BR-001"]
-        if diffs:
-            notes.append(f"{draft.database} has {diffs} differential backup(s) since its last "
-                         "full: after this full the next differential is relative to it, so "
-                         "the admin's own differential chain restarts here (restore its "
-                         "differentials only on top of the full before); apply refuses this "
-                         "action unless --allow-diff-base-reset")
-        return notes
-    if name == "start_backup_job":
-        return [f"the job {draft.job!r} backs up every database it covers, to its own "
-                "destination"]
-    return []
