@@ -134,6 +134,23 @@ def run_backup(session: RemediationSession, action: PlannedAction, run_id: str,
     return _judge(result, f"no new {wanted} backup set of {action.database} in msdb")
 
 
+def _start_or_join(session: RemediationSession, action: PlannedAction, run_id: str,
+                   result: Result) -> int:
+    """Start the job, or join the run already going (never started twice); returns the
+    backup watermark the judged run's backups come after."""
+    running = session.query("job_running", action.job_name or "")
+    if not running:
+        since = watermark(session, "backup_watermark", "backup_set_id")
+        _send(session, action, run_id, result)
+        return since
+    started = running[0]["start_execution_date"]
+    result.messages.append(f"the job {action.job_name!r} was already running (started "
+                           f"{started}): waiting for that run and judging it; it was not "
+                           "started again")
+    # that run may have backed the database up before apply looked
+    return watermark(session, "backup_watermark_before", "backup_set_id", started)
+
+
 def run_job(session: RemediationSession, action: PlannedAction, run_id: str,
             own: set[str], deadline: int, clock: Clock = time.monotonic,
             sleep: Callable[[float], None] = time.sleep) -> Result:
@@ -144,19 +161,10 @@ def run_job(session: RemediationSession, action: PlannedAction, run_id: str,
     result = Result()
     history = watermark(session, "job_watermark", "instance_id")
     session.set_timeout(min(deadline, 60))
-    running = session.query("job_running", action.job_name or "")
-    if running:  # waited for, never started twice: its run is the one judged
-        started = running[0]["start_execution_date"]
-        since = watermark(session, "backup_watermark_before", "backup_set_id", started)
-        result.messages.append(f"the job {action.job_name!r} was already running (started "
-                               f"{started}): waiting for that run and "
-                               "judging it; it was not started again")
-    else:
-        since = watermark(session, "backup_watermark", "backup_set_id")
-        try:
-            _send(session, action, run_id, result)
-        except SqlActionError as exc:
-            return failed(result, exc)
+    try:
+        since = _start_or_join(session, action, run_id, result)
+    except SqlActionError as exc:
+        return failed(result, exc)
     end = clock() + deadline
     while True:
         rows = session.query("job_outcome", action.job_name or "", history)

@@ -66,14 +66,16 @@ def audited(lab: LabCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield Audited(estate, results, bundle, folder)
 
 
-def _journal_started(path: Path, seconds: float = 30.0) -> None:
+def _until_polling(estate: Estate, login: str, mark: int, seconds: float = 60.0) -> None:
+    """Until the server log shows apply's session polling the job's outcome: it has decided
+    to wait for the running job, not to start it."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        lines = path.read_text().splitlines() if path.is_file() else []
-        if any(json.loads(line)["event"] == "start" for line in lines):
+        lines = estate.cluster.server_log()[mark:].splitlines()
+        if any(f" {login}@" in line and "h.instance_id > $2" in line for line in lines):
             return
         time.sleep(0.1)
-    raise AssertionError("the action never started")
+    raise AssertionError("apply never polled the job's outcome")
 
 
 def test_a_running_job_is_waited_for_and_judged_not_started_twice(audited: Audited) -> None:
@@ -85,16 +87,20 @@ def test_a_running_job_is_waited_for_and_judged_not_started_twice(audited: Audit
     history = estate.sql(BNE, "SELECT max(instance_id) FROM dbo.sysjobhistory")[0][0]
     # the Agent started the job on its schedule; it finishes while apply waits
     estate.sql(BNE, "SELECT lab.begin_job(?)", (JOB,))
-    journal = audited.folder / "job-run" / "journal.jsonl"
+    login = next(r.login.name for r in estate.lab.instances if r.server_name == BNE)
+    mark = len(estate.cluster.server_log())
 
     def finish_later() -> None:
-        _journal_started(journal)
-        time.sleep(1.5)  # apply has seen it running and is polling its outcome
+        _until_polling(estate, login, mark)
         estate.sql(BNE, "SELECT lab.finish_job(?)", (JOB,))
 
+    estate.cluster.execute(f"ALTER ROLE {quote_ident(login)} SET log_statement = 'all'")
     finisher = threading.Thread(target=finish_later, daemon=True)
     finisher.start()
-    code, record = audited.apply(plan_path, "job-run")
+    try:
+        code, record = audited.apply(plan_path, "job-run", "--timeout", "90")
+    finally:
+        estate.cluster.execute(f"ALTER ROLE {quote_ident(login)} RESET log_statement")
     finisher.join(30)
     assert code == 0, record
     action = record["actions"][0]
