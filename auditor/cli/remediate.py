@@ -120,6 +120,9 @@ def apply_cmd(
                                          help="Instances at once.")] = DEFAULT_WORKERS,
     keep: Annotated[bool, typer.Option("--keep", help="Restore tests keep the restored copy "
                                        "(default: dropped after DBCC CHECKDB).")] = False,
+    allow_diff_base_reset: Annotated[bool, typer.Option(
+        "--allow-diff-base-reset", help="Allow an ad hoc full of a database that has "
+        "differential backups since its last full (it restarts their chain).")] = False,
 ) -> None:
     """Dry run of a plan, or (--apply) run it, verify by re-audit and write remediation.json."""
     def load() -> tuple[Plan, Toolkit, LoadedInventory, EvidenceBundle]:
@@ -139,7 +142,7 @@ def apply_cmd(
     approver = _approval(plan, yes)
     options = ApplyOptions(outside_window=outside_window, timeout_seconds=timeout,
                            max_results_age=dt.timedelta(hours=max_age), workers=workers,
-                           keep=keep)
+                           keep=keep, allow_diff_base_reset=allow_diff_base_reset)
     raise typer.Exit(_apply(plan, toolkit, loaded, bundle, options, out_dir, approver))
 
 
@@ -151,6 +154,9 @@ def _dry_run(plan: Plan) -> None:
         out.print(f"\n{a.id} {a.action} on {where} "
                   f"({'full: backup window' if a.full_backup else 'any time'}; "
                   f"deadline {a.deadline_seconds}s)", markup=False)
+        if a.resets_differential_base:
+            out.print("  resets the differential base: needs --allow-diff-base-reset",
+                      markup=False)
         for stmt in a.statements:
             out.print(f"  {stmt.text}", markup=False)
             for key, value in stmt.parameters.items():
@@ -192,7 +198,8 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
         options={"outside_window": str(options.outside_window),
                  "timeout_seconds": str(options.timeout_seconds or ""),
                  "max_results_age": str(options.max_results_age),
-                 "workers": str(options.workers), "keep": str(options.keep)},
+                 "workers": str(options.workers), "keep": str(options.keep),
+                 "allow_diff_base_reset": str(options.allow_diff_base_reset)},
         actions=runs, verification=verification)
     write_run(record, out_dir / "remediation.json")
     journal.write("done", run_id=run_id, at=record.finished_at)

@@ -136,6 +136,11 @@ def as_decimal(row: Mapping[str, JsonValue], name: str) -> Decimal | None:
     value = row.get(name)
     if value is None:
         return None
+    if type(value) is str:  # the common case (LSNs, sizes as text), checked first: it is hot
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            raise BadValueError(name, value, "a number") from None
     if isinstance(value, bool) or not isinstance(value, int | str | float):
         raise BadValueError(name, value, "a number")
     try:

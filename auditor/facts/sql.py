@@ -7,6 +7,7 @@ auditor.facts.sql_jobs; they are re-exported here because the checks import them
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 
 from auditor.canonical import JsonValue
@@ -124,6 +125,12 @@ def _databases(obs: Observation) -> dict[str, DatabaseState]:
     return result
 
 
+@functools.cache
+def _zone(offset: dt.timedelta) -> dt.timezone:
+    """One tzinfo per offset, not one per backup row (thousands share a handful)."""
+    return dt.timezone(offset)
+
+
 def _backup(row: Row, offset: dt.timedelta | None) -> Backup:
     zone = as_int(row, "time_zone")
     if zone != UNKNOWN_ZONE and not -48 <= zone <= 48:
@@ -131,7 +138,7 @@ def _backup(row: Row, offset: dt.timedelta | None) -> Backup:
     row_offset = QUARTER_HOUR * zone if zone != UNKNOWN_ZONE else offset
     if row_offset is None:
         raise BadValueError("time_zone", zone, "usable (127 and the server offset is unknown)")
-    tz = dt.timezone(row_offset)
+    tz = _zone(row_offset)
     start, finish = as_naive(row, "backup_start_date"), as_naive(row, "backup_finish_date")
     backup_type = as_str(row, "type").strip().upper()
     if backup_type not in ("D", "I", "L", "F", "G", "P", "Q"):

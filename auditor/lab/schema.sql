@@ -264,6 +264,29 @@ CREATE TABLE dbo.sysjobhistory (
 );
 CREATE INDEX sysjobhistory_run_date ON dbo.sysjobhistory (run_date);
 
+-- SQL Server Agent's sessions (one per Agent start) and each job's activity in a session: a
+-- job is running when its row of the newest session has start_execution_date and no
+-- stop_execution_date. Empty until a job runs (the remediation stand-ins write them).
+CREATE TABLE dbo.syssessions (
+    session_id integer PRIMARY KEY,
+    agent_start_date timestamp(3) NOT NULL
+);
+
+CREATE TABLE dbo.sysjobactivity (
+    session_id integer NOT NULL,
+    job_id uuid NOT NULL,
+    run_requested_date timestamp(3),
+    run_requested_source varchar(128),     -- 1 scheduler, 2 alerter, 3 boot, 4 user, 6 on idle
+    queued_date timestamp(3),
+    start_execution_date timestamp(3),
+    last_executed_step_id integer,
+    last_executed_step_date timestamp(3),
+    stop_execution_date timestamp(3),
+    job_history_id integer,                -- the job-outcome row in sysjobhistory
+    next_scheduled_run_date timestamp(3),
+    PRIMARY KEY (session_id, job_id)
+);
+
 CREATE TABLE dbo.sysoperators (
     id integer PRIMARY KEY,
     name varchar(128) NOT NULL,

@@ -236,24 +236,51 @@ LANGUAGE sql AS $$
     FROM lab.instance i
 $$;
 
-CREATE FUNCTION dbo.sp_start_job(job_name varchar) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE
-    j dbo.sysjobs; s dbo.sysjobsteps; f lab.fault; outcome integer := 1; said text;
-    last_step text := '';
+-- The Agent's session (syssessions: one per Agent start) and a job's activity row in it, as
+-- the Agent keeps them: started (start_execution_date, stop NULL: running), then stopped with
+-- the job-outcome row's id.
+CREATE FUNCTION lab.agent_session() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE s integer;
 BEGIN
-    PERFORM lab.apply_fault('sp_start_job', job_name, 'sp_start_job');
-    SELECT * INTO j FROM dbo.sysjobs WHERE name = job_name;
-    IF j.job_id IS NULL THEN
-        RAISE EXCEPTION 'The specified @job_name (''%'') does not exist. (14262)', job_name;
+    SELECT max(session_id) INTO s FROM dbo.syssessions;
+    IF s IS NULL THEN
+        INSERT INTO dbo.syssessions VALUES (1, lab.local_now()) RETURNING session_id INTO s;
     END IF;
-    RAISE NOTICE 'Job ''%'' started successfully.', j.name;
-    f := lab.fault_for('sp_start_job', job_name);
-    IF f.mode = 'hang' THEN
-        RETURN 0;  -- the job "runs" and never finishes: no outcome row, no backup
-    END IF;
+    RETURN s;
+END $$;
+
+CREATE FUNCTION lab.job_started(p_job uuid, p_source text) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO dbo.sysjobactivity (session_id, job_id, run_requested_date, run_requested_source,
+                                    start_execution_date)
+    VALUES (lab.agent_session(), p_job, lab.local_now(), p_source, lab.local_now())
+    ON CONFLICT (session_id, job_id) DO UPDATE SET
+        run_requested_date = EXCLUDED.run_requested_date,
+        run_requested_source = EXCLUDED.run_requested_source,
+        start_execution_date = EXCLUDED.start_execution_date, last_executed_step_id = NULL,
+        last_executed_step_date = NULL, stop_execution_date = NULL, job_history_id = NULL
+$$;
+
+CREATE FUNCTION lab.job_running(p_job uuid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM dbo.sysjobactivity a
+                   WHERE a.job_id = p_job AND a.start_execution_date IS NOT NULL
+                     AND a.stop_execution_date IS NULL
+                     AND a.session_id = (SELECT max(session_id) FROM dbo.sysjobactivity))
+$$;
+
+-- The job's steps as the Agent runs them, their history rows and the job-outcome row; the
+-- activity row is stopped. A 'fail' fault fails the first step. Returns the outcome row's id.
+CREATE FUNCTION lab.execute_job(j dbo.sysjobs, f lab.fault) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE s dbo.sysjobsteps; outcome integer := 1; said text; last_step text := ''; done integer;
+BEGIN
     FOR s IN SELECT * FROM dbo.sysjobsteps WHERE job_id = j.job_id ORDER BY step_id LOOP
         last_step := format('%s (%s)', s.step_id, s.step_name);
+        UPDATE dbo.sysjobactivity SET last_executed_step_id = s.step_id,
+               last_executed_step_date = lab.local_now()
+        WHERE job_id = j.job_id AND session_id = lab.agent_session();
         BEGIN
             IF f.mode = 'fail' THEN
                 RAISE EXCEPTION '%', COALESCE(f.message, 'lab: the step failed');
@@ -269,8 +296,56 @@ BEGIN
     PERFORM lab.history(j.job_id, 0, '(Job outcome)', outcome, format(
         'The job %s.  The Job was invoked by User %s.  The last step to run was step %s.',
         CASE WHEN outcome = 1 THEN 'succeeded' ELSE 'failed' END, session_user, last_step));
+    done := (SELECT max(instance_id) FROM dbo.sysjobhistory);
+    UPDATE dbo.sysjobactivity SET stop_execution_date = lab.local_now(), job_history_id = done
+    WHERE job_id = j.job_id AND session_id = lab.agent_session();
+    RETURN done;
+END $$;
+
+-- Every sp_start_job request that got past the permission check and the running-job check:
+-- the lab's record of calls (tests count them).
+CREATE TABLE lab.agent_request (
+    request_id serial PRIMARY KEY,
+    job_name varchar(128) NOT NULL,
+    requested_by text NOT NULL DEFAULT session_user,
+    requested_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE FUNCTION dbo.sp_start_job(job_name varchar) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE j dbo.sysjobs; f lab.fault;
+BEGIN
+    PERFORM lab.apply_fault('sp_start_job', job_name, 'sp_start_job');
+    SELECT * INTO j FROM dbo.sysjobs WHERE name = job_name;
+    IF j.job_id IS NULL THEN
+        RAISE EXCEPTION 'The specified @job_name (''%'') does not exist. (14262)', job_name;
+    END IF;
+    IF lab.job_running(j.job_id) THEN
+        RAISE EXCEPTION 'SQLServerAgent Error: Request to run job % (from User %) refused because the job is already running from a request by User %. (22022)',
+            j.name, session_user, 'SQLAgent - Job invocation engine';
+    END IF;
+    INSERT INTO lab.agent_request (job_name) VALUES (j.name);
+    RAISE NOTICE 'Job ''%'' started successfully.', j.name;
+    PERFORM lab.job_started(j.job_id, '4');
+    f := lab.fault_for('sp_start_job', job_name);
+    IF f.mode = 'hang' THEN
+        RETURN 0;  -- the job "runs" and never finishes: no outcome row, no backup
+    END IF;
+    PERFORM lab.execute_job(j, f);
     RETURN 0;
 END $$;
+
+-- A run the Agent started on its own (its schedule), for tests: begin_job leaves it running,
+-- finish_job runs its steps and stops it, as the Agent would later.
+CREATE FUNCTION lab.begin_job(p_name text) RETURNS void
+LANGUAGE sql AS $$
+    SELECT lab.job_started(job_id, '1') FROM dbo.sysjobs WHERE name = p_name
+$$;
+
+CREATE FUNCTION lab.finish_job(p_name text) RETURNS integer
+LANGUAGE sql AS $$
+    SELECT lab.execute_job(j, NULL::lab.fault) FROM dbo.sysjobs j WHERE j.name = p_name
+$$;
 
 -- Backup files on the lab's shares [LAB]. BACKUP writes a file another instance can read; in
 -- the lab the file is its header (what RESTORE HEADERONLY and FILELISTONLY read: the source's

@@ -50,6 +50,7 @@ class ApplyOptions:
     workers: int = DEFAULT_WORKERS
     interactive: bool | None = None
     keep: bool = False  # restore tests keep their copy
+    allow_diff_base_reset: bool = False  # ad hoc fulls of databases with differentials
 
 
 @dataclass
@@ -196,7 +197,8 @@ class Applier:
         deadline = self.options.timeout_seconds or action.deadline_seconds
         own = _own_names(self.facts.get(inst.server_name.lower()), inst)
         try:
-            check_preconditions(session, action, self.run_id)
+            check_preconditions(session, action, self.run_id,
+                                allow_diff_base_reset=self.options.allow_diff_base_reset)
             if action.action == RESTORE:
                 result = run_restore(session, action, self.run_id,
                                      self._restore_file(action) or "", deadline,

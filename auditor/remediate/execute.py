@@ -42,10 +42,11 @@ _FAILURE_OUTCOME = {ObservationStatus.DENIED: ActionOutcome.DENIED,
 
 
 def check_preconditions(session: RemediationSession, action: PlannedAction,
-                        run_id: str) -> None:
+                        run_id: str, *, allow_diff_base_reset: bool = False) -> None:
     """Right before the action: the database is ONLINE; a log backup needs FULL or
     BULK_LOGGED recovery and a full backup to follow; no BACKUP of the database is already
-    running; a restore test's copy name is free."""
+    running; a restore test's copy name is free; an ad hoc full of a database with
+    differential backups since its last full only with `allow_diff_base_reset`."""
     if action.action == "start_backup_job":
         return
     if action.action == "restore_test":
@@ -62,6 +63,8 @@ def check_preconditions(session: RemediationSession, action: PlannedAction,
     row = rows[0]
     if int(row["state"]) != ONLINE:
         raise RefusedError(f"{action.database} is {row['state_desc']}, not ONLINE")
+    if action.action == "backup_database" and not allow_diff_base_reset:
+        _refuse_diff_base_reset(session, action)
     if action.action == "backup_log":
         if int(row["recovery_model"]) == SIMPLE:
             raise RefusedError(f"{action.database} uses the SIMPLE recovery model: no log backup")
@@ -69,9 +72,20 @@ def check_preconditions(session: RemediationSession, action: PlannedAction,
             raise RefusedError(f"{action.database} was never fully backed up: no log backup")
 
 
-def watermark(session: RemediationSession, name: str, column: str) -> int:
+def _refuse_diff_base_reset(session: RemediationSession, action: PlannedAction) -> None:
+    """Asked of the server now: a differential taken since the audit counts too."""
+    diffs = int(session.query("differentials_since_full", action.database)[0]["differentials"]
+                or 0)
+    if diffs:
+        raise RefusedError(
+            f"{action.database} has {diffs} differential backup(s) since its last full: this "
+            "normal full would reset its differential base (the next differential is relative "
+            "to it, the admin's differential chain restarts); pass --allow-diff-base-reset")
+
+
+def watermark(session: RemediationSession, name: str, column: str, *params: object) -> int:
     """The highest id of a history table now, so that what follows is told apart."""
-    rows = session.query(name)
+    rows = session.query(name, *params)
     value = rows[0][column] if rows else None
     return int(value) if value is not None else 0
 
@@ -120,17 +134,35 @@ def run_backup(session: RemediationSession, action: PlannedAction, run_id: str,
     return _judge(result, f"no new {wanted} backup set of {action.database} in msdb")
 
 
+def _start_or_join(session: RemediationSession, action: PlannedAction, run_id: str,
+                   result: Result) -> int:
+    """Start the job, or join the run already going (never started twice); returns the
+    backup watermark the judged run's backups come after."""
+    running = session.query("job_running", action.job_name or "")
+    if not running:
+        since = watermark(session, "backup_watermark", "backup_set_id")
+        _send(session, action, run_id, result)
+        return since
+    started = running[0]["start_execution_date"]
+    result.messages.append(f"the job {action.job_name!r} was already running (started "
+                           f"{started}): waiting for that run and judging it; it was not "
+                           "started again")
+    # that run may have backed the database up before apply looked
+    return watermark(session, "backup_watermark_before", "backup_set_id", started)
+
+
 def run_job(session: RemediationSession, action: PlannedAction, run_id: str,
             own: set[str], deadline: int, clock: Clock = time.monotonic,
             sleep: Callable[[float], None] = time.sleep) -> Result:
     """sp_start_job, then poll the job's outcome and msdb for the new backup until the
-    deadline: the outcome is judged, not "the job went idle"."""
+    deadline: the outcome is judged, not "the job went idle". A job already running (its
+    sysjobactivity row in the Agent's newest session has started and not stopped) is not
+    started again: that run's outcome is waited for, and its backups since it started count."""
     result = Result()
-    since = watermark(session, "backup_watermark", "backup_set_id")
     history = watermark(session, "job_watermark", "instance_id")
     session.set_timeout(min(deadline, 60))
     try:
-        _send(session, action, run_id, result)
+        since = _start_or_join(session, action, run_id, result)
     except SqlActionError as exc:
         return failed(result, exc)
     end = clock() + deadline

@@ -74,6 +74,10 @@ class PlannedAction(Closed):
                                  "destination: the size of that database's newest backup of "
                                  "that type (0 when it has none)")
     deadline_seconds: int
+    resets_differential_base: bool = Field(default=False, description="backup_database of a "
+                                           "database with differential backups since its last "
+                                           "full: the next differential is relative to this "
+                                           "full; apply needs --allow-diff-base-reset")
     impact: str
     risk: str
     notes: list[str] = Field(default_factory=list)

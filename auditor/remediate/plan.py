@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 
 from auditor import __version__
 from auditor.evidence import EvidenceBundle
-from auditor.facts import InstanceFacts, Known, derive_facts
+from auditor.facts import InstanceFacts, derive_facts
+from auditor.facts.sql_types import Backup
 from auditor.findings import Finding, Status, SubjectType
 from auditor.inventory import LoadedInventory, SqlInstance
 from auditor.remediate.catalogue import Action, Catalogue, RuleRemediation, statement
 from auditor.remediate.export_plan import export_action
 from auditor.remediate.lync_plan import LYNC_RULES, file_stores, lync_actions, merge
 from auditor.remediate.model import FindingRef, ManualItem, Plan, PlannedAction, Statement
+from auditor.remediate.notes import action_notes, unactionable
 from auditor.remediate.queues import ordered
 from auditor.remediate.restore_plan import (
     AFTER_MARK,
@@ -29,9 +31,11 @@ from auditor.remediate.restore_plan import (
 from auditor.remediate.selection import Selection, action_id, ref
 from auditor.remediate.targets import (
     backup_file,
+    by_database,
     covering_job,
     destination_for,
     dialect_of,
+    differentials_since_full,
     durations,
     estimate,
     newest_size,
@@ -41,7 +45,6 @@ from auditor.results import Results
 
 __all__ = ["Planner", "Selection", "action_id"]
 
-ONLINE = 0
 BACKUP_TYPE = {"backup_database": "D", "backup_log": "L"}
 RESTORE_RULES = frozenset({"BR-060"})
 FULL_ACTIONS = ("start_backup_job", "backup_database")
@@ -89,6 +92,7 @@ class Planner:
         self._destinations: dict[str, str | None] = {}
         self._reasons: dict[str, str] = {}
         self._durations: dict[str, dict[tuple[str, str], list[int]]] = {}
+        self._by_database: dict[str, dict[str, list[Backup]]] = {}
         self._drafts: dict[tuple[str, str, str, str], _Draft] = {}
         self._exports: list[PlannedAction] = []
 
@@ -97,6 +101,12 @@ class Planner:
         if key not in self._durations:
             self._durations[key] = durations(inst)
         return self._durations[key].get((database.lower(), kind), [])
+
+    def _backups(self, inst: InstanceFacts, database: str) -> list[Backup]:
+        key = inst.instance.server_name.lower()
+        if key not in self._by_database:
+            self._by_database[key] = by_database(inst)
+        return self._by_database[key].get(database.lower(), [])
 
     def _destination(self, inst: InstanceFacts) -> tuple[str | None, str]:
         """The instance's ad hoc destination (or None) and why, worked out once."""
@@ -169,7 +179,7 @@ class Planner:
             return self._unimplemented(entry)
         if not inst.instance.connection:
             return _Choice(None, f"{inst.instance.server_name} has no connection string")
-        state = _state(inst, subject.name)
+        state = unactionable(inst, subject.name)
         if state is not None:
             return _Choice(None, state)
         kind = "L" if "backup_log" in entry.actions else "D"
@@ -243,6 +253,8 @@ class Planner:
                       for name in [step.compressed if compress and step.compressed
                                    else step.statement]]
         first = _first(draft)
+        diffs = differentials_since_full(self._backups(inst, draft.database)) \
+            if action.name == "backup_database" else 0
         return PlannedAction(
             id=_draft_id(draft), action=action.name,
             method="agent_job" if draft.job else "adhoc", instance=inst.instance.server_name,
@@ -250,9 +262,10 @@ class Planner:
             fixes=draft.fixes, contributes=draft.contributes, statements=statements,
             destination=dest, job_name=draft.job, full_backup=kind == "D",
             estimated_seconds=estimated, deadline_seconds=deadline,
-            estimated_bytes=newest_size(inst, draft.database, kind) if dest else 0,
-            impact=action.impact,
-            risk=action.risk, notes=_notes(action.name, draft))
+            estimated_bytes=newest_size(self._backups(inst, draft.database), kind)
+            if dest else 0,
+            resets_differential_base=diffs > 0, impact=action.impact,
+            risk=action.risk, notes=action_notes(action.name, draft.database, draft.job, diffs))
 
 
     def _finish_restore(self, draft: _Draft, target: SqlInstance) -> PlannedAction:
@@ -289,26 +302,3 @@ class _Names(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
-
-
-def _state(inst: InstanceFacts, database: str) -> str | None:
-    """Why nothing can act on this database now, or None."""
-    if not isinstance(inst.databases, Known):
-        return f"the databases of {inst.instance.server_name} could not be read"
-    found = next((d for d in inst.databases.value.values()
-                  if d.name.lower() == database.lower()), None)
-    if found is None:
-        return f"{database} does not exist on {inst.instance.server_name}"
-    if found.state != ONLINE:
-        return f"{database} is {found.state_desc}: bring it online first"
-    return None
-
-
-def _notes(name: str, draft: _Draft) -> list[str]:
-    if name == "backup_database":
-        return ["a normal (not copy-only) full: it resets the differential base of "
-                f"{draft.database}, and a copy-only full would not satisfy BR-001"]
-    if name == "start_backup_job":
-        return [f"the job {draft.job!r} backs up every database it covers, to its own "
-                "destination"]
-    return []

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 from auditor.checks.storage import classify_device, host_names
 from auditor.connect.sql import DriverKind, driver_kind, parse_connection_string
 from auditor.facts import InstanceFacts, Known
-from auditor.facts.sql_types import AgentJob, BackupDevice
+from auditor.facts.sql_types import AgentJob, Backup, BackupDevice
 from auditor.findings import Status
 from auditor.inventory import BackupDestination, Inventory, SqlInstance
 from auditor.remediate.catalogue import Dialect
@@ -145,10 +146,24 @@ def estimate(past: list[int], backup_type: str) -> tuple[int, int]:
             max(FLOOR_SECONDS[backup_type], DEADLINE_FACTOR * max(past)))
 
 
-def newest_size(inst: InstanceFacts, database: str, backup_type: str) -> int:
+def by_database(inst: InstanceFacts) -> dict[str, list[Backup]]:
+    """The instance's backups by database (lower-cased), read once per instance."""
+    out: dict[str, list[Backup]] = {}
+    if isinstance(inst.backups, Known):
+        for b in inst.backups.value:
+            out.setdefault(b.database_name.lower(), []).append(b)
+    return out
+
+
+def newest_size(backups: Sequence[Backup], backup_type: str) -> int:
     """Bytes of the database's newest chain backup of that type (0 when it has none)."""
-    if not isinstance(inst.backups, Known):
-        return 0
-    sets = [b for b in inst.backups.value if b.database_name.lower() == database.lower()
-            and b.type == backup_type and not b.is_copy_only]
+    sets = [b for b in backups if b.type == backup_type and not b.is_copy_only]
     return max(sets, key=lambda b: b.finished_at).size_bytes if sets else 0
+
+
+def differentials_since_full(backups: Sequence[Backup]) -> int:
+    """Differential backups (type I) of a database newer than its newest normal full: the
+    admin's differential chain that a new normal full would restart."""
+    fulls = [b.finished_at for b in backups if b.type == "D" and not b.is_copy_only]
+    base = max(fulls, default=None)
+    return sum(1 for b in backups if b.type == "I" and (base is None or b.finished_at > base))

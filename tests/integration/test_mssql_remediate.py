@@ -7,6 +7,7 @@ CREATE DATABASE and back it up. Skipped, visibly, when either variable is unset.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 
@@ -62,6 +63,12 @@ def test_backup_and_verifyonly_run_with_every_value_bound(instance: SqlInstance)
         assert any("is valid" in m for m in result.messages), result.messages
         # a folder on the SQL host is not remote: then the action says so rather than succeed
         assert (result.outcome is ActionOutcome.SUCCEEDED) is artifact.remote
+        # apply's read-only guards, in T-SQL: a new full has no differential after it, no
+        # such job runs, and the watermark before a time is taken from msdb
+        assert int(session.query("differentials_since_full", name)[0]["differentials"]) == 0
+        assert session.query("job_running", f"auditor no such job {name}") == []
+        assert int(session.query("backup_watermark_before", dt.datetime(2100, 1, 1))[0][
+            "backup_set_id"]) >= artifact.backup_set_id
     finally:
         session.run("DECLARE @n sysname = ?; DECLARE @sql nvarchar(400) = N'DROP DATABASE ' + "
                     "QUOTENAME(@n); IF DB_ID(@n) IS NOT NULL EXEC (@sql);", [name])

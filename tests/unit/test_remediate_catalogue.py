@@ -98,8 +98,9 @@ def test_statements_shared_by_both_dialects_stay_in_the_portable_subset(name: st
 
 
 def test_the_shared_statements_are_the_read_only_ones() -> None:
-    assert SHARED == ["backup_watermark", "database_state", "job_outcome", "job_watermark",
-                      "new_backups", "restore_check", "restore_watermark",
+    assert SHARED == ["backup_watermark", "backup_watermark_before", "database_state",
+                      "differentials_since_full", "job_outcome", "job_running",
+                      "job_watermark", "new_backups", "restore_check", "restore_watermark",
                       "server_clock"]
     for name in SHARED:
         assert statement(name, Dialect.TSQL).upper().startswith("SELECT ")

@@ -1,0 +1,1 @@
+SELECT COUNT(*) AS differentials FROM dbo.backupset b WHERE LOWER(b.database_name) = LOWER(?) AND b.type = 'I' AND NOT EXISTS (SELECT 1 FROM dbo.backupset f WHERE LOWER(f.database_name) = LOWER(b.database_name) AND f.type = 'D' AND f.is_copy_only = 0 AND f.backup_finish_date > b.backup_finish_date)

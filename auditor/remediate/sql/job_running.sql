@@ -1,0 +1,1 @@
+SELECT a.start_execution_date AS start_execution_date, a.run_requested_source AS run_requested_source FROM dbo.sysjobactivity a JOIN dbo.sysjobs j ON j.job_id = a.job_id WHERE j.name = ? AND a.session_id = (SELECT MAX(s.session_id) FROM dbo.sysjobactivity s) AND a.start_execution_date IS NOT NULL AND a.stop_execution_date IS NULL
