@@ -14,10 +14,11 @@ lint: setup
 typecheck: setup
 	$(VENV)/mypy
 
-# Two workers, whole files each (module fixtures render their PDFs once); each worker starts its
-# own PostgreSQL lab and endpoint on free ports.
+# Three workers on two cores, whole files each (module fixtures render their PDFs once): with two,
+# the cores were idle a third of the time (tests wait on the lab, endpoints, deadlines and child
+# processes). Each worker starts its own PostgreSQL lab and endpoint on free ports.
 unit: setup
-	$(VENV)/pytest -q -n 2 --dist loadfile
+	$(VENV)/pytest -q -n 3 --dist loadfile
 
 test: setup lint typecheck unit
 
