@@ -22,7 +22,7 @@ from pypdf import PdfReader
 
 from auditor.results import read_results
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _demo(estate: str, out: Path) -> subprocess.CompletedProcess[str]:
