@@ -21,11 +21,3 @@ def _private_history(tmp_path_factory: pytest.TempPathFactory,
     """Each test's audits record into a history store of its own, never the user's."""
     folder = tmp_path_factory.mktemp("history")
     monkeypatch.setenv("AUDITOR_HISTORY", str(folder / "history.sqlite"))
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files holding slow tests (PDF renders, subprocess audits) first: parallel workers take
-    whole files in this order, so the long ones start early and the short ones fill the end
-    instead of one worker finishing a long file alone. Order within a file is kept."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
-    items.sort(key=lambda item: item.path not in slow_files)

@@ -120,7 +120,6 @@ def _outputs(out: Path) -> dict[str, str]:
     return found
 
 
-@pytest.mark.slow  # renders a PDF or runs the CLI as a subprocess
 def test_live_audit_with_debug_leaks_no_canary(lab: LabCluster, tmp_path: Path) -> None:
     estate = healthy_copy(lab, tmp_path / "lab", "conncanary")
     refs = {r.server_name: r for r in estate.instances}

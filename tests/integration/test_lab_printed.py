@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from auditor.cli import lab_sql
+from auditor.cli import lab_lync, lab_sql
 from auditor.lab.demo import DEMO_ESTATES, demo_root
 from auditor.yamlio import load_yaml
 
@@ -91,3 +91,22 @@ def test_lab_sql_up_prints_an_audit_per_estate_that_gives_its_verdicts(
     stopped = run_as_printed(down, cwd)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert not (cwd / "lab" / lab_sql.STATE_FILE).exists()
+
+
+@pytest.mark.winrm
+@pytest.mark.slow
+@pytest.mark.parametrize("estate", DEMO_ESTATES)
+def test_lab_lync_up_prints_an_audit_that_gives_the_estates_verdicts(
+        estate: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    up = runner.invoke(lab_lync.app, ["up", "--dir", str(tmp_path / "lab"), "--estate", estate])
+    assert up.exit_code == 0, up.output
+    try:
+        found = AUDIT_LINE.findall(up.output)
+        assert [name for _, name in found] == [estate], up.output
+        assert "--replay " in found[0][0]
+        check_audit(found[0][0], estate, tmp_path)
+    finally:
+        down = runner.invoke(lab_lync.app, ["down", "--dir", str(tmp_path / "lab"),
+                                            "--estate", estate])
+    assert down.exit_code == 0, down.output

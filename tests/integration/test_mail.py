@@ -87,7 +87,6 @@ def audit(inventory: Path, root: Path, password: str, *extra: str
         env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
-@pytest.mark.slow  # renders a PDF or runs the CLI as a subprocess
 def test_mail_delivery_end_to_end(smtp: tuple[Inbox, int, Path], tmp_path: Path) -> None:
     inbox, port, cert = smtp
     inventory = estate_with_delivery(tmp_path, port, cert)

@@ -168,7 +168,6 @@ def _special_files(tmp: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.slow  # renders a PDF or runs the CLI as a subprocess
 def test_special_files(tmp_path: Path) -> None:
     for name, message in _special_files(tmp_path).items():
         assert_bad_input(run_cli("inventory", "validate", name, cwd=tmp_path), message)

@@ -18,8 +18,6 @@ import pytest
 
 from auditor.pipeline import Toolkit
 
-pytestmark = pytest.mark.slow  # most tests run the CLI as a subprocess
-
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 DEMO = ROOT / "auditor" / "data" / "fixtures" / "demo" / "drifted"
