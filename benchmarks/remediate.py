@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import sys
 import time
 from collections.abc import Callable
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     evidence = bundle(inv)
     found = results(inv, Toolkit().pack)
     catalogue = default_catalogue()
+    gc.freeze()  # as `auditor remediate plan` does once its inputs are read (cli/remediate.py)
     baseline, _ = best(args.repeat, lambda: derive_facts(evidence, model, NOW))
     plans = []
     elapsed, cpu = best(args.repeat, lambda: plans.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import getpass
 import hashlib
 import secrets
@@ -62,6 +63,9 @@ def plan_cmd(
         bundle, digest = read_bundle(bundle_path)
         if digest != results.bundle_sha256:
             raise InputError(bundle_path, f"is not the bundle {results_path} was evaluated from")
+        # The inputs live until the command ends: frozen, they are not walked again by each full
+        # collection the planner's allocations trigger (0.2 s a pass at 500 instances).
+        gc.freeze()
         planner = Planner(results, bundle, loaded, default_catalogue(), adhoc=method == "adhoc")
         selection = Selection(tuple(rule or ()), tuple(subject or ()), tuple(severity or ()))
         plan = planner.plan(selection, hashlib.sha256(results_path.read_bytes()).hexdigest())

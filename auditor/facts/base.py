@@ -82,14 +82,15 @@ def combine(first: Fact[T], second: Fact[U], join: Callable[[T, U], T]) -> Fact[
 
 def col(row: Mapping[str, JsonValue], name: str) -> JsonValue:
     """A column that must be present (it may be null)."""
-    if name not in row:
-        raise BadValueError(name, "<missing>", "present")
-    return row[name]
+    try:
+        return row[name]
+    except KeyError:
+        raise BadValueError(name, "<missing>", "present") from None
 
 
 def as_str(row: Mapping[str, JsonValue], name: str) -> str:
     value = col(row, name)
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise BadValueError(name, value, "a string")
     return value
 
@@ -105,7 +106,7 @@ def as_opt_str(row: Mapping[str, JsonValue], name: str) -> str | None:
 
 def as_int(row: Mapping[str, JsonValue], name: str) -> int:
     value = col(row, name)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if type(value) is not int:  # `type`, not isinstance: a bool is no integer here
         if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
             return int(value)
         raise BadValueError(name, value, "an integer")
@@ -119,7 +120,7 @@ def as_opt_int(row: Mapping[str, JsonValue], name: str) -> int | None:
 def as_bool(row: Mapping[str, JsonValue], name: str) -> bool:
     """bit columns: pyodbc gives bool; psqlODBC without BoolsAsChar=0 gives '0'/'1'."""
     value = col(row, name)
-    if isinstance(value, bool):
+    if type(value) is bool:
         return value
     if value in (0, 1, "0", "1"):
         return value in (1, "1")

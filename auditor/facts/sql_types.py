@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from auditor.facts.base import Fact
 from auditor.inventory import SqlInstance
@@ -53,9 +54,12 @@ class DatabaseState:
         return self.recovery_model in (1, 2)
 
 
-@dataclass(frozen=True)
-class Backup:
-    """A backup set, with aware times and the server-local start for window checks."""
+class Backup(NamedTuple):
+    """A backup set, with aware times and the server-local start for window checks.
+
+    A NamedTuple, not a frozen dataclass like its neighbours: an estate has thousands per
+    instance, and a frozen dataclass's __init__ (one object.__setattr__ per field) costs three
+    times as much, most of the remediation planner's 1-second budget at 500 instances."""
 
     backup_set_id: int
     database_name: str
