@@ -64,7 +64,7 @@ class NoTlsFront:
     def _refuse_encryption(self, client: socket.socket) -> bytes | None:
         """Answer "N" to each SSLRequest/GSSENCRequest; the first other packet, to forward."""
         while True:
-            header = _read(client, 8)
+            header = read_exactly(client, 8)
             if header is None:
                 return None
             length, code = struct.unpack(">II", header)
@@ -72,11 +72,12 @@ class NoTlsFront:
                 self.refused += code == _SSL_REQUEST
                 client.sendall(b"N")
                 continue
-            rest = _read(client, length - 8) if length > 8 else b""
+            rest = read_exactly(client, length - 8) if length > 8 else b""
             return None if rest is None else header + rest
 
 
-def _read(sock: socket.socket, size: int) -> bytes | None:
+def read_exactly(sock: socket.socket, size: int) -> bytes | None:
+    """`size` bytes from the socket, or None when it closes or fails first."""
     data = b""
     while len(data) < size:
         try:

@@ -17,6 +17,8 @@ import threading
 import warnings
 from pathlib import Path
 
+from auditor.lab.notls import read_exactly
+
 PRELOGIN, REPLY, LOGIN7 = 0x12, 0x04, 0x10
 ENCRYPT_OFF, ENCRYPT_ON, ENCRYPT_NOT_SUP, ENCRYPT_REQ = 0x00, 0x01, 0x02, 0x03
 SQL_2008_R2 = bytes([10, 50, 0x06, 0x40, 0, 0])  # 10.50.1600
@@ -80,7 +82,7 @@ class TdsTlsStub:
             conn.sendall(_prelogin_reply(self.reply_encryption))
             if self.reply_encryption == ENCRYPT_NOT_SUP:
                 self.outcome = "no encryption offered"
-                header = _read_exactly(conn, 8)  # a client that goes on sends LOGIN7 in clear
+                header = read_exactly(conn, 8)  # a client that goes on sends LOGIN7 in clear
                 self.clear_login = header is not None and header[0] == LOGIN7
                 return
             self.outcome = self._handshake(conn)
@@ -108,11 +110,11 @@ class TdsTlsStub:
 
     @staticmethod
     def _read_packet(conn: socket.socket) -> bytes | None:
-        header = _read_exactly(conn, 8)
+        header = read_exactly(conn, 8)
         if header is None:
             return None
         length = struct.unpack(">H", header[2:4])[0]
-        return _read_exactly(conn, length - 8)
+        return read_exactly(conn, length - 8)
 
 
 def _option(prelogin: bytes, token: int) -> int | None:
@@ -148,16 +150,3 @@ def _login7(conn: socket.socket, tls: ssl.SSLObject,
     offset, chars = struct.unpack("<HH", body[68:72])
     database = body[offset:offset + 2 * chars].decode("utf-16-le")
     return int(struct.unpack("<I", body[4:8])[0]), database
-
-
-def _read_exactly(conn: socket.socket, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        try:
-            chunk = conn.recv(size - len(data))
-        except OSError:
-            return None
-        if not chunk:
-            return None
-        data += chunk
-    return data
