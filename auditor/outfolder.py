@@ -24,7 +24,6 @@ import fcntl
 import os
 import re
 import shutil
-import signal
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,11 +32,9 @@ from pathlib import Path
 from auditor import __version__
 from auditor.canonical import pretty_bytes, write_atomic
 from auditor.errors import InputError
+from auditor.killhook import checkpoint
 from auditor.manifest import MANIFEST, build_manifest, read_manifest
 
-# Test hook: the process SIGKILLs itself on reaching the step named in this variable
-# (staging, evidence, files, manifest, moved-old, swapped, done). tests/unit/test_outfolder.py.
-KILL_AT = "AUDITOR_TEST_KILL_AT"
 # A folder without a manifest (written before manifests existed) may be replaced only when it
 # holds nothing but files with these names.
 AUDIT_FILES = frozenset({
@@ -46,12 +43,6 @@ AUDIT_FILES = frozenset({
     "evidence-appendix.pdf", MANIFEST})
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-
-
-def checkpoint(step: str) -> None:
-    """The kill test hook (KILL_AT); nothing unless the variable names this step."""
-    if os.environ.get(KILL_AT) == step:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def exchange(a: Path, b: Path) -> bool:

@@ -39,12 +39,9 @@ from auditor.facts import derive_facts
 from auditor.gates import Gates
 from auditor.history.model import HistorySnapshot
 from auditor.inventory import LoadedInventory
+from auditor.killhook import checkpoint
 from auditor.manifest import check_against_manifest
-from auditor.outfolder import (
-    OutputFolder,
-    checkpoint,
-    output_folder,
-)
+from auditor.outfolder import OutputFolder, output_folder
 from auditor.pipeline import Toolkit, collect_bundle, same_estate
 from auditor.remediate.record import read_run
 from auditor.report import (

@@ -21,6 +21,7 @@ from auditor.evidence import EvidenceBundle, read_bundle
 from auditor.facts import Known, derive_facts
 from auditor.findings import Severity
 from auditor.inventory import LoadedInventory
+from auditor.killhook import checkpoint
 from auditor.pipeline import Toolkit
 from auditor.remediate.apply import DEFAULT_WORKERS, Applier, ApplyOptions
 from auditor.remediate.catalogue import default_catalogue
@@ -205,6 +206,7 @@ def _apply(plan: Plan, toolkit: Toolkit, loaded: LoadedInventory, bundle: Eviden
                  "workers": str(options.workers), "keep": str(options.keep),
                  "allow_diff_base_reset": str(options.allow_diff_base_reset)},
         actions=runs, verification=verification)
+    checkpoint("remediate-record")  # every action ended and verified, nothing recorded yet
     write_run(record, out_dir / "remediation.json")
     journal.write("done", run_id=run_id, at=record.finished_at)
     remember_remediation(loaded, record, (out_dir / "remediation.json").read_bytes(),

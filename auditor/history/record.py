@@ -22,7 +22,7 @@ from auditor.history.blobs import Packed, pack, put_packed
 from auditor.history.schema import audits, estates, findings, intervals
 from auditor.history.states import State, covers, open_intervals, results_estate_key, results_states
 from auditor.history.store import HistoryError, HistoryStore
-from auditor.outfolder import checkpoint
+from auditor.killhook import checkpoint
 from auditor.results import Results
 
 

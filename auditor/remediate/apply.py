@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from auditor.checks.storage import host_names
 from auditor.facts import InstanceFacts
 from auditor.inventory import BackupWindow, Inventory, LoadedInventory, SqlInstance
+from auditor.killhook import checkpoint
 from auditor.remediate.execute import (
     RefusedError,
     Result,
@@ -27,7 +28,7 @@ from auditor.remediate.execute import (
 )
 from auditor.remediate.export_exec import export_queue, skipped
 from auditor.remediate.export_plan import is_powershell
-from auditor.remediate.journal import Journal
+from auditor.remediate.journal import Journal, kill_point
 from auditor.remediate.model import Plan, PlannedAction
 from auditor.remediate.queues import group_by_instance
 from auditor.remediate.record import ActionOutcome, ActionRun
@@ -210,8 +211,9 @@ class Applier:
             result = Result(ActionOutcome.REFUSED, str(exc))
         except SqlActionError as exc:
             result = Result(ActionOutcome.FAILED, exc.failure.message, messages=exc.messages)
+        checkpoint(kill_point("ran", action.action))  # done on the server, no end line yet
         finished = now_utc()
-        self.journal.write("end", run_id=self.run_id, action=action.id,
+        self.journal.write("end", run_id=self.run_id, action=action.id, kind=action.action,
                            outcome=result.outcome.value, at=finished)
         return ActionRun(id=action.id, action=action.action, instance=action.instance,
                          database=action.database, outcome=result.outcome, reason=result.reason,

@@ -20,8 +20,9 @@ from auditor.collect.share_write_preflight import open_lync
 from auditor.connect.winrm_transport import Failure, _FailedError, scrub, transport_failure
 from auditor.evidence import ObservationStatus
 from auditor.inventory import LoadedInventory
+from auditor.killhook import checkpoint
 from auditor.remediate.execute import Result, now_utc
-from auditor.remediate.journal import Journal
+from auditor.remediate.journal import Journal, kill_point
 from auditor.remediate.lync_exec import (
     SYNC,
     off_catalogue,
@@ -175,9 +176,10 @@ def _one(session: Session, action: PlannedAction, journal: Journal, run_id: str,
     journal.write("start", run_id=run_id, action=action.id, kind=action.action,
                   instance=action.instance, database=action.database, at=started)
     result, export = run_export(session, action, run_id, timeout or action.deadline_seconds)
+    checkpoint(kill_point("ran", action.action))  # done on the server, no end line yet
     finished = now_utc()
-    journal.write("end", run_id=run_id, action=action.id, outcome=result.outcome.value,
-                  at=finished)
+    journal.write("end", run_id=run_id, action=action.id, kind=action.action,
+                  outcome=result.outcome.value, at=finished)
     return ActionRun(id=action.id, action=action.action, instance=action.instance,
                      database=action.database, outcome=result.outcome, reason=result.reason,
                      started_at=started, finished_at=finished, statements=result.statements,

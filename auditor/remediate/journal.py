@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.canonical import to_json_value
+from auditor.killhook import checkpoint
 
 
 class Journal:
@@ -28,6 +29,13 @@ class Journal:
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        checkpoint(kill_point(event, fields.get("kind")))
+
+
+def kill_point(event: str, kind: object = None) -> str:
+    """The kill tests' fixed point once a journal line is on disk (AUDITOR_TEST_KILL_AT):
+    `remediate-start-backup_log`, `remediate-end-restore_test`, `remediate-run` ..."""
+    return f"remediate-{event}" + (f"-{kind}" if kind else "")
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

@@ -5,7 +5,12 @@ audit -> plan -> apply commands."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,10 +21,12 @@ from typer.testing import CliRunner, Result
 
 from auditor.cli import app
 from auditor.evidence import Observation, write_bundle
+from auditor.killhook import KILL_AT
 from auditor.lab.cluster import LabCluster
 from auditor.lab.demo import LabEstate, LabInstanceRef, build_estate, demo_root, slug
 from auditor.lab.instance import LabLogin, create_instance
 from auditor.lab.tables import InstanceData
+from auditor.remediate.journal import read_journal
 from auditor.results import Results, write_results
 from tests.integration.labkit import collect_live, toolkit
 
@@ -166,3 +173,44 @@ def prepared(estate: Estate, folder: Path, *plan_args: str) -> tuple[Path, Path]
     made = plan(estate, results, bundle, folder / "plan.json", *plan_args)
     assert made.exit_code == 0, made.output
     return folder / "plan.json", bundle
+
+
+def apply_killed(inventory: Path, plan_path: Path, bundle: Path, out: Path, point: str,
+                 *extra: str) -> list[dict[str, Any]]:
+    """`remediate apply --apply --yes` in a process of its own that SIGKILLs itself at the fixed
+    point `point` (auditor/killhook.py); its journal. Asserts it was killed there and left no
+    remediation.json."""
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "remediate", "apply", str(plan_path), "--bundle",
+         str(bundle), "--inventory", str(inventory), "--out", str(out), "--apply", "--yes",
+         *extra], env={**os.environ, KILL_AT: point}, capture_output=True, text=True,
+        timeout=300, check=False)
+    assert done.returncode == -signal.SIGKILL, (point, done.returncode, done.stderr)
+    time.sleep(0.3)  # a statement another queue had sent when the process died ends
+    assert not (out / "remediation.json").exists(), point
+    lines = read_journal(out / "journal.jsonl")
+    assert [line["event"] for line in lines][:1] == ["run"], point
+    assert "done" not in {line["event"] for line in lines}, point
+    return lines
+
+
+Key = tuple[str, str, str]  # (action kind, instance, database) as the journal names it
+
+
+def started(lines: list[dict[str, Any]]) -> set[Key]:
+    """The actions a journal says were started."""
+    return {(str(line["kind"]), str(line["instance"]), str(line["database"]))
+            for line in lines if line["event"] == "start"}
+
+
+def check_kill_point(lines: list[dict[str, Any]], effects: set[Key], kind: str,
+                     point: str) -> None:
+    """What a kill at `remediate-<point>-<kind>` must leave: every effect on the servers has
+    its start line; the newest action of that kind has its start line, its effect only once it
+    ran (`ran`, `end`), its end line only at `end`."""
+    assert effects <= started(lines), (kind, point, effects, started(lines))
+    victim = [line for line in lines if line["event"] == "start" and line["kind"] == kind][-1]
+    key = (kind, str(victim["instance"]), str(victim["database"]))
+    assert (key in effects) == (point != "start"), (kind, point, effects)
+    ends = [line for line in lines if line["event"] == "end" and line["action"] == victim["action"]]
+    assert [e["outcome"] for e in ends] == (["succeeded"] if point == "end" else []), (kind, point)

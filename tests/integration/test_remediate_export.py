@@ -1,6 +1,7 @@
 """BR-010's export_configuration end to end against the loopback PSRP endpoint: plan ->
 apply --apply --yes -> verify on the drifted estate (its export is older than the last CMS
-change), and the export denied (the second hop refused)."""
+change), the export denied (the second hop refused), and kill -9 at the export's fixed points
+(auditor/killhook.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from tests.integration.lync_fixtures import (
     running_lab,
     toolkit,
 )
-from tests.integration.remedkit import cli
+from tests.integration.remedkit import apply_killed, check_kill_point, cli
 
 SHARE = "share:\\\\bnebak01.fabrikam.com\\lyncexports"
 AGE = "1000000"  # hours: the drifted estate was recorded long ago; the export is not a backup
@@ -129,3 +130,18 @@ def test_a_denied_export_is_reported_and_not_called_fixed(lab: tuple[RunningLab,
     (check,) = record["verification"]["findings"]
     assert check["verdict"] == "still failing"
     assert code == 1
+
+
+def test_kill_9_at_the_exports_fixed_points(lab: tuple[RunningLab, Path]) -> None:
+    running, tmp_path = lab
+    plan_path, bundle, inventory, folder = _planned(running, tmp_path)
+    (action,) = json.loads(plan_path.read_text(encoding="utf-8"))["actions"]
+    key = (action["action"], action["instance"], action["database"])
+    for point in ("start", "ran", "end"):
+        for made in folder.iterdir():
+            made.unlink()
+        lines = apply_killed(inventory, plan_path, bundle, tmp_path / point,
+                             f"remediate-{point}-export_configuration",
+                             "--max-results-age", AGE)
+        check_kill_point(lines, {key} if any(folder.iterdir()) else set(),
+                         "export_configuration", point)

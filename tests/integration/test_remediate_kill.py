@@ -1,5 +1,10 @@
 """kill -9 during apply: remediation.json is absent (it is written atomically at the end), and
-the journal names every action that had started, because each line is on disk first."""
+the journal names every action that had started, because each line is on disk first. Killed
+mid-statement (a hanging backup), and at the fixed points of each SQL action kind through the
+test hook (auditor/killhook.py): once its start line is on disk, once it ran on the server, once
+its end line is on disk, and after every action before the record is written. The restore
+test's and the Lync export's fixed points are in their own test files; random moments in
+test_remediate_killloop.py."""
 
 from __future__ import annotations
 
@@ -15,9 +20,22 @@ import pytest
 
 from auditor.lab.cluster import LabCluster
 from auditor.remediate.journal import read_journal
-from tests.integration.remedkit import Estate, add_fault, make_estate, prepared, use_env
+from tests.integration.remedkit import (
+    Estate,
+    Key,
+    add_fault,
+    apply_killed,
+    check_kill_point,
+    make_estate,
+    prepared,
+    started,
+    use_env,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
+
+SQL_KINDS = ("start_backup_job", "backup_log", "backup_database")
+POINTS = ("start", "ran", "end")
 
 
 def _wait_for(path: Path, action: str, seconds: float = 60) -> list[dict[str, object]]:
@@ -89,3 +107,58 @@ def test_ctrl_c_starts_nothing_new_and_records_what_ran(
     record = json.loads((out / "remediation.json").read_text())
     assert [(a["database"], a["outcome"]) for a in record["actions"]] == [
         ("master", "succeeded"), ("model", "timed_out"), ("msdb", "interrupted")]
+
+
+def _marks(estate: Estate, instances: set[str]) -> dict[str, tuple[int, int]]:
+    """Per instance: the newest backup_set_id and sp_start_job request id so far."""
+    return {inst: (int(estate.sql(inst, "SELECT COALESCE(max(backup_set_id), 0) FROM "
+                                  "dbo.backupset")[0][0]),
+                   int(estate.sql(inst, "SELECT COALESCE(max(request_id), 0) FROM "
+                                  "lab.agent_request")[0][0]))
+            for inst in instances}
+
+
+def _effects(estate: Estate, planned: list[dict[str, str]],
+             before: dict[str, tuple[int, int]]) -> set[Key]:
+    """The planned actions whose work reached a server since `before`: a job request, a new
+    log backup, a new full (a full the admin's job took belongs to the job's action)."""
+    found: set[Key] = set()
+    for a in planned:
+        inst, top, requests = a["instance"], *before[a["instance"]]
+        if a["action"] == "start_backup_job":
+            rows = estate.sql(inst, "SELECT count(*) FROM lab.agent_request WHERE request_id > ? "
+                              "AND job_name = ?", (requests, a["job_name"]))
+        else:
+            rows = estate.sql(inst, "SELECT count(*) FROM dbo.backupset WHERE backup_set_id > ? "
+                              "AND database_name = ? AND type = ?",
+                              (top, a["database"], "L" if a["action"] == "backup_log" else "D"))
+        if rows[0][0]:
+            found.add((a["action"], inst, a["database"]))
+    return found
+
+
+def test_kill_9_at_the_fixed_points_of_each_sql_action(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the drifted estate: SQLBNE01 an Agent job (rgsconfig) then a log backup (xds), SQLCHI02
+    # fulls of its system databases; the two queues run side by side
+    estate = make_estate(lab, tmp_path, "remkillpoints", source="drifted")
+    use_env(estate, monkeypatch)
+    plan_path, bundle = prepared(estate, tmp_path / "a", "--rule", "BR-001", "--rule", "BR-003",
+                                 "--rule", "BR-004")
+    planned = json.loads(plan_path.read_text())["actions"]
+    assert {a["action"] for a in planned} == set(SQL_KINDS)
+    instances = {a["instance"] for a in planned}
+    for kind in SQL_KINDS:
+        for point in POINTS:
+            before = _marks(estate, instances)
+            lines = apply_killed(estate.inventory, plan_path, bundle,
+                                 tmp_path / f"{kind}-{point}", f"remediate-{point}-{kind}",
+                                 "--outside-window")
+            check_kill_point(lines, _effects(estate, planned, before), kind, point)
+    before = _marks(estate, instances)
+    lines = apply_killed(estate.inventory, plan_path, bundle, tmp_path / "record",
+                         "remediate-record", "--outside-window")
+    every = {(a["action"], a["instance"], a["database"]) for a in planned}
+    assert started(lines) == every
+    assert _effects(estate, planned, before) == every
+    assert len([line for line in lines if line["event"] == "end"]) == len(planned)

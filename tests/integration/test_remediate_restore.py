@@ -1,7 +1,8 @@
 """Restore tests (BR-060) on the neglected estate's restore-test instance: planned only there,
 FILELISTONLY then RESTORE WITH MOVE per file into the model database's folders, CHECKSUM,
 RECOVERY, DBCC CHECKDB, the copy dropped unless --keep; judged by the restorehistory row the
-restore wrote (the source's names copied into the restore-test instance's msdb)."""
+restore wrote (the source's names copied into the restore-test instance's msdb). kill -9 at the
+restore test's fixed points (auditor/killhook.py) leaves no record and a journal that names it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ import pytest
 from auditor.lab.cluster import LabCluster
 from tests.integration.remedkit import (
     RESTORE_TEST,
+    Estate,
+    Key,
     add_fault,
     apply,
+    apply_killed,
+    check_kill_point,
     make_estate,
     prepared,
     use_env,
@@ -128,3 +133,29 @@ def test_a_restore_volume_without_room_refuses_before_writing(
     assert "of the restore-test instance, which has 4,096 free" in done["reason"]
     assert [s["name"] for s in done["statements"]] == ["restore_filelistonly"]
     assert estate.sql(TARGET, "SELECT count(*) FROM dbo.restorehistory") == [(0,)]
+
+
+def _restored(estate: Estate, action: dict[str, Any], since: int) -> set[Key]:
+    """The restore test, when a restorehistory row newer than `since` shows it reached the
+    restore-test instance."""
+    rows = estate.sql(TARGET, "SELECT count(*) FROM dbo.restorehistory WHERE "
+                      "restore_history_id > ?", (since,))
+    return {("restore_test", TARGET, action["database"])} if rows[0][0] else set()
+
+
+def test_kill_9_at_the_restore_tests_fixed_points(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    estate = make_estate(lab, tmp_path, "remrestorekill")
+    use_env(estate, monkeypatch)
+    plan_path, bundle = prepared(estate, tmp_path / "a", "--rule", "BR-001", "--rule",
+                                 "BR-060", "--subject", SUBJECT)
+    backup, action = json.loads(plan_path.read_text())["actions"]
+    for point in ("start", "ran", "end"):
+        since = int(estate.sql(TARGET, "SELECT COALESCE(max(restore_history_id), 0) FROM "
+                               "dbo.restorehistory")[0][0])
+        lines = apply_killed(estate.inventory, plan_path, bundle, tmp_path / point,
+                             f"remediate-{point}-restore_test", "--outside-window")
+        # the backup it restores ran first, whole: its own effect is not what this checks
+        effects = _restored(estate, action, since) | {
+            (backup["action"], backup["instance"], backup["database"])}
+        check_kill_point(lines, effects, "restore_test", point)

@@ -24,7 +24,7 @@ from auditor.history.record import practices_json
 from auditor.history.remediation import record_remediation, remediation_runs
 from auditor.history.schema import intervals
 from auditor.history.store import HistoryError, open_store
-from auditor.outfolder import KILL_AT
+from auditor.killhook import KILL_AT
 from auditor.results import Results
 from tests.historykit import ROOT, check_whole, demo_results, record, variant
 
