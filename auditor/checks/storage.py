@@ -22,7 +22,7 @@ from auditor.facts.sql import Backup, BackupDevice
 from auditor.findings import Status, Verdict, worst
 from auditor.inventory import BackupDestination
 
-URL_DEVICE, VIRTUAL_DEVICE, TAPE_DEVICE = 9, 7, 5
+DISK_DEVICE, URL_DEVICE, VIRTUAL_DEVICE, TAPE_DEVICE = 2, 9, 7, 5
 Devices = dict[int, tuple[BackupDevice, ...]]
 _DRIVE = re.compile(r"^[a-z]:")
 

@@ -21,6 +21,7 @@ from auditor.killhook import checkpoint
 from auditor.remediate.execute import (
     RefusedError,
     Result,
+    check_destination,
     check_preconditions,
     now_utc,
     run_backup,
@@ -198,6 +199,7 @@ class Applier:
         deadline = self.options.timeout_seconds or action.deadline_seconds
         own = _own_names(self.facts.get(inst.server_name.lower()), inst)
         try:
+            check_destination(action, own)
             check_preconditions(session, action, self.run_id,
                                 allow_diff_base_reset=self.options.allow_diff_base_reset)
             if action.action == RESTORE:

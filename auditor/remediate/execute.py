@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from auditor.checks.storage import classify_device
+from auditor.checks.storage import DISK_DEVICE, classify_device
 from auditor.evidence import ObservationStatus
 from auditor.facts.sql_types import BackupDevice
 from auditor.findings import Status
@@ -39,6 +39,21 @@ class Result:
 
 _FAILURE_OUTCOME = {ObservationStatus.DENIED: ActionOutcome.DENIED,
                     ObservationStatus.TIMEOUT: ActionOutcome.TIMED_OUT}
+
+
+def check_destination(action: PlannedAction, own: set[str]) -> None:
+    """An ad hoc backup writes only where BR-040 passes a backup: never to a local drive or a
+    share on the SQL Server host itself, whatever the plan file says (a person may edit it)."""
+    if action.method != "adhoc":
+        return
+    for stmt in action.statements:
+        file = stmt.parameters.get("file")
+        if not file:
+            continue
+        status, text = classify_device(BackupDevice(0, file, DISK_DEVICE, 0), own)
+        if status is not Status.PASS:
+            raise RefusedError(f"refused destination: {text} (BR-040: a backup must leave the "
+                               "SQL Server host)")
 
 
 def check_preconditions(session: RemediationSession, action: PlannedAction,

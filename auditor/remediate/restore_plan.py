@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from auditor.checks.storage import classify_device, host_names
+from auditor.checks.storage import DISK_DEVICE, classify_device, host_names
 from auditor.facts import InstanceFacts, Known
 from auditor.facts.sql_types import Backup
 from auditor.findings import Status
@@ -20,7 +20,6 @@ from auditor.inventory import InstanceRole, Inventory, SqlInstance
 from auditor.remediate.catalogue import Dialect, statement
 from auditor.remediate.model import Statement
 
-DISK_DEVICE = 2
 AFTER_MARK = "{after}"  # replaced by the file of the backup action named in `after`
 COPY_PREFIX = "restoretest_"
 MAX_SOURCE_CHARS = 80  # sysname is 128: the prefix, the name and the run id must fit

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from auditor.checks.storage import classify_device, host_names
+from auditor.checks.storage import DISK_DEVICE, classify_device, host_names
 from auditor.connect.sql import DriverKind, driver_kind, parse_connection_string
 from auditor.facts import InstanceFacts, Known
 from auditor.facts.sql_types import AgentJob, Backup, BackupDevice
@@ -21,7 +21,6 @@ SYSTEM_DATABASES = frozenset({"master", "model", "msdb"})
 FLOOR_SECONDS = {"D": 300, "L": 120}
 DEFAULT_SECONDS = {"D": 600, "L": 60}
 DEADLINE_FACTOR = 3
-DISK_DEVICE = 2
 _OLA_DATABASES = re.compile(r"(?i)@Databases\s*=\s*N?'([^']*)'")
 _OLA_TYPE = re.compile(r"(?i)@BackupType\s*=\s*N?'([^']*)'")
 _PLAIN_BACKUP = re.compile(r"(?i)BACKUP\s+(DATABASE|LOG)\s+\[?([^\]\s]+)\]?\s+TO\b")

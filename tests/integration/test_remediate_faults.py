@@ -1,6 +1,7 @@
 """Faults, each reported on its action with the server's message: the job fails, the job is
-denied, a backup outlives its deadline. No finding is called fixed that is not, the other
-instances' actions still run, an instance's queue stops at its first failure, exit 1."""
+denied, a backup outlives its deadline, a plan edited to back up to the SQL host itself. No
+finding is called fixed that is not, the other instances' actions still run, an instance's
+queue stops at its first failure (a refusal does not stop it), exit 1."""
 
 from __future__ import annotations
 
@@ -106,3 +107,40 @@ def test_the_job_path_fixes_br001_when_the_job_succeeds_whatever_the_job_is_call
                          "h.step_id = 0 ORDER BY h.instance_id DESC LIMIT 1", (HOSTILE,))
     assert history[0][0] == 1
     assert _verdicts(record) == {("BR-001", f"database:{BNE}/rgsconfig"): "fixed"}
+
+
+def test_a_plan_edited_to_back_up_onto_the_sql_host_is_refused_on_those_actions(
+        lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The planner never plans a local destination (tests/unit/test_remediate_plan.py); apply
+    refuses one all the same, since a person may edit plan.json between review and apply."""
+    estate = make_estate(lab, tmp_path, "remlocal", source="drifted")
+    use_env(estate, monkeypatch)
+    plan_path, bundle = prepared(estate, tmp_path / "a", "--rule", "BR-001", "--rule", "BR-003",
+                                 "--rule", "BR-004")
+    plan = json.loads(plan_path.read_text())
+    local = {"master": "D:\\SQLBackup\\master_{run}.bak",
+             "model": "\\\\SQLCHI02\\backup$\\model_{run}.bak"}
+    for action in plan["actions"]:
+        if action["instance"] == CHI2 and action["database"] in local:
+            for stmt in action["statements"]:
+                if "file" in stmt["parameters"]:
+                    stmt["parameters"]["file"] = local[action["database"]]
+    plan_path.write_text(json.dumps(plan))
+    top = estate.sql(CHI2, "SELECT max(backup_set_id) FROM dbo.backupset")[0][0]
+
+    ran = apply(estate, plan_path, bundle, tmp_path / "run", "--apply", "--yes",
+                "--outside-window")
+    assert ran.exit_code == 1, ran.output
+    actions = _by(_record(tmp_path / "run"))
+    assert actions[(CHI2, "master")]["outcome"] == "refused"
+    assert "a local drive of the SQL Server host" in actions[(CHI2, "master")]["reason"]
+    assert actions[(CHI2, "model")]["outcome"] == "refused"
+    assert "a share on the SQL Server host itself" in actions[(CHI2, "model")]["reason"]
+    assert actions[(CHI2, "msdb")]["outcome"] == "succeeded"  # a refusal stops no queue
+    assert actions[(BNE, "rgsconfig")]["outcome"] == "succeeded"  # nor another instance
+    written = estate.sql(CHI2, "SELECT DISTINCT database_name FROM dbo.backupset WHERE "
+                         "backup_set_id > ?", (top,))
+    assert {r[0] for r in written} == {"msdb"}
+    verdicts = _verdicts(_record(tmp_path / "run"))
+    assert verdicts[("BR-004", f"database:{CHI2}/master")] == "still failing"
+    assert verdicts[("BR-004", f"database:{CHI2}/msdb")] == "fixed"
