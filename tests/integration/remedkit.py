@@ -145,17 +145,21 @@ def apply(estate: Estate, plan_path: Path, bundle: Path, out: Path, *extra: str)
                estate.inventory, "--out", out, *extra)
 
 
-def snapshot(estate: Estate) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every lab table (dbo, sys, lab) of every instance, for before/after."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
+def snapshot(estate: Estate) -> dict[str, tuple[int, str]]:
+    """Every lab table (dbo, sys, lab) of every instance: its row count and the md5 of its rows
+    in order, for before/after (summed up on the server: one query per instance)."""
+    out: dict[str, tuple[int, str]] = {}
     for ref in estate.lab.instances:
         tables = estate.cluster.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE "
-            "table_schema IN ('dbo', 'sys', 'lab') AND table_type = 'BASE TABLE'", ref.database)
-        for schema, table in tables:
-            rows = estate.cluster.execute(f'SELECT * FROM "{schema}"."{table}"',  # noqa: S608
-                                          ref.database)
-            out[f"{ref.database}.{schema}.{table}"] = sorted(rows, key=repr)
+            "table_schema IN ('dbo', 'sys', 'lab') AND table_type = 'BASE TABLE' "
+            "ORDER BY 1, 2", ref.database)
+        query = " UNION ALL ".join(
+            f"SELECT '{schema}.{table}', count(*), md5(COALESCE(string_agg(t::text, "  # noqa: S608
+            f"E'\\n' ORDER BY t::text), '')) FROM \"{schema}\".\"{table}\" t"
+            for schema, table in tables)
+        for name, count, digest in estate.cluster.execute(query, ref.database):
+            out[f"{ref.database}.{name}"] = (int(count), str(digest))
     return out
 
 
