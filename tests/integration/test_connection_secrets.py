@@ -7,7 +7,6 @@ log), evidence.json, results.json, the HTML, the PDF's text, Markdown, CSV or JU
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -21,13 +20,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from auditor.cli import app as cli_app
 from auditor.cli.common import _State
 from auditor.lab.cluster import LabCluster
 from tests.integration.labkit import edit_inventory, healthy_copy
+from tests.pdftext import page_texts
 from tests.unit.test_connection_secrets import CANARY, SECRET_CASES
 
 pytestmark = pytest.mark.pg
@@ -113,8 +112,7 @@ def _echoing_server(lab: LabCluster, database: str, login: str, canaries: list[s
 def _outputs(out: Path) -> dict[str, str]:
     found = {p.name: p.read_text(encoding="utf-8-sig") for p in out.iterdir()
              if p.suffix in (".json", ".html", ".csv", ".xml", ".md")}
-    reader = PdfReader(io.BytesIO((out / "report.pdf").read_bytes()))
-    text = "".join(page.extract_text() or "" for page in reader.pages)
+    text = "".join(page_texts(out / "report.pdf"))
     found["report.pdf (text)"] = re.sub(r"[\s\x00\u2060]+", "", text)
     found["report.pdf (bytes)"] = (out / "report.pdf").read_bytes().decode("latin-1")
     return found

@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from auditor.results import read_results
+from tests.pdftext import page_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,14 +31,8 @@ def _demo(estate: str, out: Path) -> subprocess.CompletedProcess[str]:
 
 @functools.cache
 def _page_texts(path: Path) -> tuple[str, ...]:
-    """Each page's text in content order, once per file: poppler's pdftotext (the test profile
-    installs poppler-utils) reads a 99-page report in 0.7 s where pypdf's extract_text takes
-    13 s; pypdf still reads the outline and the attachments. Each page ends with a form feed."""
-    done = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"],
-                          capture_output=True, text=True, check=True, timeout=120)
-    pages = done.stdout.split("\f")
-    assert pages[-1] == "", "pdftotext ends every page with a form feed"
-    return tuple(pages[:-1])
+    """Each page's text, read once per file."""
+    return tuple(page_texts(path))
 
 
 def _pdf_text(path: Path) -> str:

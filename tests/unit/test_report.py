@@ -27,6 +27,7 @@ from auditor.report.render import render_print_html
 from auditor.report.text import grade, readable, when
 from auditor.results import Results, build_results, results_bytes
 from tests.casekit import CASES_DIR, RuleCase, case_bundle, case_inventory, rule_pack
+from tests.pdftext import page_texts
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 GENERATED = dt.datetime(2026, 11, 25, 13, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
@@ -149,7 +150,6 @@ class _Records(logging.Handler):
 @pytest.fixture(scope="module")
 def pdf_text(audit: Audit) -> tuple[bytes, list[str]]:
     """The one PDF render of this module; WeasyPrint must not complain about the CSS."""
-    from pypdf import PdfReader
 
     handler = _Records()
     logging.getLogger("weasyprint").addHandler(handler)
@@ -158,8 +158,7 @@ def pdf_text(audit: Audit) -> tuple[bytes, list[str]]:
     finally:
         logging.getLogger("weasyprint").removeHandler(handler)
     assert [r.getMessage() for r in handler.records] == []
-    reader = PdfReader(io.BytesIO(pdf))
-    return pdf, [page.extract_text() or "" for page in reader.pages]
+    return pdf, page_texts(pdf)
 
 
 def _flat(text: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from auditor.report import render_html
+from tests.pdftext import page_texts
 from tests.unit.test_report import Audit
 from tests.unit.test_report_golden import ESTATES, demo_view
 
@@ -84,12 +85,11 @@ def test_the_status_filter_hides_every_other_row(page: Path, tmp_path: Path,
 
 
 def test_printing_shows_folded_evidence_rows(page: Path, tmp_path: Path) -> None:
-    from pypdf import PdfReader
 
     out = tmp_path / "printed.pdf"
     chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={out}",
              page.as_uri() + "#status=fail")
-    text = " ".join((p.extract_text() or "") for p in PdfReader(out).pages)
+    text = " ".join(page_texts(out))
     flat = "".join(text.split())
     assert "backup_set_id=1" in flat  # a row inside a folded <details>
     assert "PASS" in text  # the filter does not apply to print
