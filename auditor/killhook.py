@@ -4,7 +4,8 @@ AUDITOR_TEST_KILL_AT, so a test can stop it exactly there and inspect what is on
 Points: the output folder's steps (staging, evidence, files, manifest, moved-old, swapped, done:
 tests/unit/test_outfolder.py), `history-audit-row` (tests/unit/test_history.py), and
 remediation's `remediate-<journal event>[-<action kind>]`, `remediate-ran-<action kind>` and
-`remediate-record` (tests/integration/test_remediate_killpoints.py). Unset, it does nothing.
+`remediate-record` (tests/integration/test_remediate_kill.py, test_remediate_restore.py,
+test_remediate_export.py). Unset, it does nothing.
 """
 
 from __future__ import annotations
