@@ -3,9 +3,10 @@
 Each printed audit command is run by bash as printed (the env file's variables through
 `env $(cat FILE)`, the executable by its absolute path: no venv on PATH), and its results.json
 must give the verdicts written by hand in that estate's fixtures/demo/<estate>/expected.yaml.
-One estate's command runs exactly as printed, with the PDF it writes by default; the others get
-`--format json` appended, since a ~95-page PDF costs half a minute of CPU and the report of
-every estate is tested in test_demo_report.
+One command of `lab sql up` (the drifted estate's) runs exactly as printed, with the PDF it
+writes by default; the others, and those `lab lync up` prints, get `--format json` appended,
+since a ~95-page PDF costs half a minute of CPU and the report of every estate is tested in
+test_demo_report.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from auditor.lab.demo import DEMO_ESTATES, demo_root
 from auditor.yamlio import load_yaml
 
 Verdicts = set[tuple[str, str, str]]
-WHOLE_ESTATE = "drifted"  # its printed command runs unchanged, report.pdf and all
+WHOLE_ESTATE = "drifted"  # its `lab sql up` command runs unchanged, report.pdf and all
 AUDIT_LINE = re.compile(r"^\s+(env .* audit --inventory .*--out audit-(\w+))$", re.MULTILINE)
 
 
@@ -52,11 +53,10 @@ def run_as_printed(line: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=600, check=False)
 
 
-def check_audit(line: str, estate: str, cwd: Path) -> None:
+def check_audit(line: str, estate: str, cwd: Path, *, whole: bool = False) -> None:
     executable = shlex.split(line)[3]  # env $(cat FILE) EXECUTABLE audit ...
     assert Path(executable).is_absolute(), line
     assert os.access(executable, os.X_OK), line
-    whole = estate == WHOLE_ESTATE
     done = run_as_printed(line if whole else f"{line} --format json", cwd)
     want = expected(estate)
     failing = any(status in ("fail", "error") for _, _, status in want)
@@ -84,7 +84,7 @@ def test_lab_sql_up_prints_an_audit_per_estate_that_gives_its_verdicts(
     printed = {estate: line for line, estate in AUDIT_LINE.findall(output)}
     assert sorted(printed) == sorted(DEMO_ESTATES), output
     for estate, line in printed.items():
-        check_audit(line, estate, cwd)
+        check_audit(line, estate, cwd, whole=estate == WHOLE_ESTATE)
 
     preflight = next(line.strip() for line in output.splitlines()
                      if " preflight --inventory " in line)
