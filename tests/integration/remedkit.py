@@ -218,3 +218,39 @@ def check_kill_point(lines: list[dict[str, Any]], effects: set[Key], kind: str,
     assert (key in effects) == (point != "start"), (kind, point, effects)
     ends = [line for line in lines if line["event"] == "end" and line["action"] == victim["action"]]
     assert [e["outcome"] for e in ends] == (["succeeded"] if point == "end" else []), (kind, point)
+
+
+def marks(estate: Estate, instances: set[str]) -> dict[str, tuple[int, int, int]]:
+    """Per instance: the newest backup_set_id, sp_start_job request id and restore_history_id
+    so far."""
+    def newest(inst: str, column: str, table: str) -> int:
+        return int(estate.sql(inst, f"SELECT COALESCE(max({column}), 0) FROM {table}")[0][0])  # noqa: S608
+
+    return {inst: (newest(inst, "backup_set_id", "dbo.backupset"),
+                   newest(inst, "request_id", "lab.agent_request"),
+                   newest(inst, "restore_history_id", "dbo.restorehistory"))
+            for inst in instances}
+
+
+def effects(estate: Estate, planned: list[dict[str, str]],
+            before: dict[str, tuple[int, int, int]]) -> set[Key]:
+    """The planned SQL actions whose work reached a server since `before`: a job request, a new
+    log backup, a new full (a full the admin's job took belongs to the job's action), a new
+    restorehistory row on the restore-test instance."""
+    found: set[Key] = set()
+    for a in planned:
+        inst = a["instance"]
+        backups, requests, restores = before[inst]
+        if a["action"] == "start_backup_job":
+            rows = estate.sql(inst, "SELECT count(*) FROM lab.agent_request WHERE request_id > ? "
+                              "AND job_name = ?", (requests, a["job_name"]))
+        elif a["action"] == "restore_test":
+            rows = estate.sql(inst, "SELECT count(*) FROM dbo.restorehistory WHERE "
+                              "restore_history_id > ?", (restores,))
+        else:
+            rows = estate.sql(inst, "SELECT count(*) FROM dbo.backupset WHERE backup_set_id > ? "
+                              "AND database_name = ? AND type = ?",
+                              (backups, a["database"], "L" if a["action"] == "backup_log" else "D"))
+        if rows[0][0]:
+            found.add((a["action"], inst, a["database"]))
+    return found

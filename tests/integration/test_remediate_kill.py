@@ -22,11 +22,12 @@ from auditor.lab.cluster import LabCluster
 from auditor.remediate.journal import read_journal
 from tests.integration.remedkit import (
     Estate,
-    Key,
     add_fault,
     apply_killed,
     check_kill_point,
+    effects,
     make_estate,
+    marks,
     prepared,
     started,
     use_env,
@@ -109,34 +110,6 @@ def test_ctrl_c_starts_nothing_new_and_records_what_ran(
         ("master", "succeeded"), ("model", "timed_out"), ("msdb", "interrupted")]
 
 
-def _marks(estate: Estate, instances: set[str]) -> dict[str, tuple[int, int]]:
-    """Per instance: the newest backup_set_id and sp_start_job request id so far."""
-    return {inst: (int(estate.sql(inst, "SELECT COALESCE(max(backup_set_id), 0) FROM "
-                                  "dbo.backupset")[0][0]),
-                   int(estate.sql(inst, "SELECT COALESCE(max(request_id), 0) FROM "
-                                  "lab.agent_request")[0][0]))
-            for inst in instances}
-
-
-def _effects(estate: Estate, planned: list[dict[str, str]],
-             before: dict[str, tuple[int, int]]) -> set[Key]:
-    """The planned actions whose work reached a server since `before`: a job request, a new
-    log backup, a new full (a full the admin's job took belongs to the job's action)."""
-    found: set[Key] = set()
-    for a in planned:
-        inst, top, requests = a["instance"], *before[a["instance"]]
-        if a["action"] == "start_backup_job":
-            rows = estate.sql(inst, "SELECT count(*) FROM lab.agent_request WHERE request_id > ? "
-                              "AND job_name = ?", (requests, a["job_name"]))
-        else:
-            rows = estate.sql(inst, "SELECT count(*) FROM dbo.backupset WHERE backup_set_id > ? "
-                              "AND database_name = ? AND type = ?",
-                              (top, a["database"], "L" if a["action"] == "backup_log" else "D"))
-        if rows[0][0]:
-            found.add((a["action"], inst, a["database"]))
-    return found
-
-
 def test_kill_9_at_the_fixed_points_of_each_sql_action(
         lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the drifted estate: SQLBNE01 an Agent job (rgsconfig) then a log backup (xds), SQLCHI02
@@ -150,15 +123,15 @@ def test_kill_9_at_the_fixed_points_of_each_sql_action(
     instances = {a["instance"] for a in planned}
     for kind in SQL_KINDS:
         for point in POINTS:
-            before = _marks(estate, instances)
+            before = marks(estate, instances)
             lines = apply_killed(estate.inventory, plan_path, bundle,
                                  tmp_path / f"{kind}-{point}", f"remediate-{point}-{kind}",
                                  "--outside-window")
-            check_kill_point(lines, _effects(estate, planned, before), kind, point)
-    before = _marks(estate, instances)
+            check_kill_point(lines, effects(estate, planned, before), kind, point)
+    before = marks(estate, instances)
     lines = apply_killed(estate.inventory, plan_path, bundle, tmp_path / "record",
                          "remediate-record", "--outside-window")
     every = {(a["action"], a["instance"], a["database"]) for a in planned}
     assert started(lines) == every
-    assert _effects(estate, planned, before) == every
+    assert effects(estate, planned, before) == every
     assert len([line for line in lines if line["event"] == "end"]) == len(planned)

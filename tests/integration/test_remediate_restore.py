@@ -15,13 +15,13 @@ import pytest
 from auditor.lab.cluster import LabCluster
 from tests.integration.remedkit import (
     RESTORE_TEST,
-    Estate,
-    Key,
     add_fault,
     apply,
     apply_killed,
     check_kill_point,
+    effects,
     make_estate,
+    marks,
     prepared,
     use_env,
 )
@@ -135,27 +135,17 @@ def test_a_restore_volume_without_room_refuses_before_writing(
     assert estate.sql(TARGET, "SELECT count(*) FROM dbo.restorehistory") == [(0,)]
 
 
-def _restored(estate: Estate, action: dict[str, Any], since: int) -> set[Key]:
-    """The restore test, when a restorehistory row newer than `since` shows it reached the
-    restore-test instance."""
-    rows = estate.sql(TARGET, "SELECT count(*) FROM dbo.restorehistory WHERE "
-                      "restore_history_id > ?", (since,))
-    return {("restore_test", TARGET, action["database"])} if rows[0][0] else set()
-
-
 def test_kill_9_at_the_restore_tests_fixed_points(
         lab: LabCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     estate = make_estate(lab, tmp_path, "remrestorekill")
     use_env(estate, monkeypatch)
     plan_path, bundle = prepared(estate, tmp_path / "a", "--rule", "BR-001", "--rule",
                                  "BR-060", "--subject", SUBJECT)
-    backup, action = json.loads(plan_path.read_text())["actions"]
+    planned = json.loads(plan_path.read_text())["actions"]
+    assert [a["action"] for a in planned] == ["backup_database", "restore_test"]
+    instances = {a["instance"] for a in planned}
     for point in ("start", "ran", "end"):
-        since = int(estate.sql(TARGET, "SELECT COALESCE(max(restore_history_id), 0) FROM "
-                               "dbo.restorehistory")[0][0])
+        before = marks(estate, instances)
         lines = apply_killed(estate.inventory, plan_path, bundle, tmp_path / point,
                              f"remediate-{point}-restore_test", "--outside-window")
-        # the backup it restores ran first, whole: its own effect is not what this checks
-        effects = _restored(estate, action, since) | {
-            (backup["action"], backup["instance"], backup["database"])}
-        check_kill_point(lines, effects, "restore_test", point)
+        check_kill_point(lines, effects(estate, planned, before), "restore_test", point)
